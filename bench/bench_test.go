@@ -1,0 +1,173 @@
+package bench
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/banserver/banserver/bench/floor"
+	"github.com/banserver/banserver/bench/load"
+)
+
+// benchPool is large enough that repeated runs against one banserver never
+// take an address to its jail's maxretry even with the embedded default.
+const benchPool = 100000
+
+// bannerConfig gives the benchmark's banserver a jail that never bans on
+// attempts, so the workload measures the attempt path, not ban handling.
+const bannerConfig = `socket:
+  mode: "0600"
+log:
+  level: warning
+jails:
+  - name: api
+    maxretry: 1000000
+    findtime: 30m
+    bantime: 1h
+    actions: []
+`
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// banserverBinary builds cmd/banserver once per test binary.
+func banserverBinary() (string, error) {
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "banbench-")
+		if buildErr != nil {
+			return
+		}
+		bin := filepath.Join(buildDir, "banserver")
+		out, err := exec.Command("go", "build", "-o", bin, "github.com/banserver/banserver/cmd/banserver").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build cmd/banserver: %v\n%s", err, out)
+		}
+	})
+	return filepath.Join(buildDir, "banserver"), buildErr
+}
+
+// startBanserver runs the built daemon on a fresh socket until the
+// benchmark ends, or skips when it cannot be built yet.
+func startBanserver(b *testing.B) string {
+	b.Helper()
+	bin, err := banserverBinary()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			b.Fatalf("banserver must build under CI: %v", err)
+		}
+		b.Skipf("banserver cannot be built yet: %v", err)
+	}
+	dir := b.TempDir()
+	conf := filepath.Join(dir, "banserver.yaml")
+	if err := os.WriteFile(conf, []byte(bannerConfig), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	sock := filepath.Join(dir, "ban.sock")
+	cmd := exec.Command(bin, "--config", conf, "--socket", sock, "--db", "none")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	b.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
+	})
+	// Readiness, not a timing assertion: wait until it answers or exits.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if c, err := net.Dial("unix", sock); err == nil {
+			c.Close()
+			return sock
+		}
+		select {
+		case err := <-exited:
+			b.Fatalf("banserver exited before listening: %v", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			b.Fatal("banserver did not listen on its socket")
+		}
+	}
+}
+
+// startFloor serves bench/floor in-process until the benchmark ends.
+func startFloor(b *testing.B) string {
+	b.Helper()
+	sock := filepath.Join(b.TempDir(), "floor.sock")
+	ln, err := floor.Listen(sock)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- floor.Serve(ctx, ln) }()
+	b.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			b.Error(err)
+		}
+	})
+	return sock
+}
+
+// drive sends b.N attempts from the given clients and reports req/s and
+// latency percentiles. Failures fail the benchmark: a rate that includes
+// refusals or error replies would flatter the server.
+func drive(b *testing.B, sock string, clients int, mode load.Mode) {
+	b.Helper()
+	reqs, err := load.BuildRequests(load.CmdAttempt, "api", benchPool)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	res, err := load.Run(context.Background(), load.Config{
+		Socket: sock, Clients: clients, Mode: mode, N: int64(b.N), Requests: reqs,
+	})
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if res.OK != int64(b.N) {
+		b.Fatalf("%d of %d requests ok: %v (first error: %s)", res.OK, b.N, res, res.FirstError)
+	}
+	b.ReportMetric(res.Rate, "req/s")
+	b.ReportMetric(float64(res.P50.Microseconds()), "p50-µs")
+	b.ReportMetric(float64(res.P99.Microseconds()), "p99-µs")
+}
+
+func BenchmarkFloor8(b *testing.B) { drive(b, startFloor(b), 8, load.Persistent) }
+
+func BenchmarkFloor1(b *testing.B) { drive(b, startFloor(b), 1, load.Persistent) }
+
+func BenchmarkFloorConnect64(b *testing.B) { drive(b, startFloor(b), 64, load.Connect) }
+
+func BenchmarkBanserver8(b *testing.B) { drive(b, startBanserver(b), 8, load.Persistent) }
+
+func BenchmarkBanserver1(b *testing.B) { drive(b, startBanserver(b), 1, load.Persistent) }
+
+func BenchmarkBanserverConnect64(b *testing.B) { drive(b, startBanserver(b), 64, load.Connect) }
