@@ -1,0 +1,461 @@
+package jail
+
+import (
+	"cmp"
+	"container/heap"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+)
+
+// banEntry is one live ban, in its jail's map and, unless it is forever,
+// in the Manager's expiry heap.
+type banEntry struct {
+	j     *jail
+	ban   Ban   // guarded by j.mu
+	end   int64 // unix nanoseconds of ban.End(); guarded by j.mu and banHeap.mu
+	index int   // position in banHeap.h, -1 when not in it; guarded by banHeap.mu
+}
+
+// banHeap orders the expiring bans of all jails by end, so one timer serves
+// them all.
+type banHeap struct {
+	mu   sync.Mutex // guards h and every banEntry.index; taken after jail.mu
+	h    banEntries
+	kick chan struct{} // wakes Run when a ban becomes the earliest to end
+}
+
+func (b *banHeap) init() { b.kick = make(chan struct{}, 1) }
+
+type banEntries []*banEntry
+
+func (h banEntries) Len() int           { return len(h) }
+func (h banEntries) Less(i, k int) bool { return h[i].end < h[k].end }
+func (h banEntries) Swap(i, k int) {
+	h[i], h[k] = h[k], h[i]
+	h[i].index = i
+	h[k].index = k
+}
+func (h *banEntries) Push(x any) {
+	e := x.(*banEntry)
+	e.index = len(*h)
+	*h = append(*h, e)
+}
+func (h *banEntries) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	e.index = -1
+	return e
+}
+
+// add puts e in the heap and kicks Run when e ends first.
+func (b *banHeap) add(e *banEntry) {
+	b.mu.Lock()
+	heap.Push(&b.h, e)
+	first := e.index == 0
+	b.mu.Unlock()
+	if first {
+		select {
+		case b.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// fix restores order after e.end grew; it never needs a kick.
+func (b *banHeap) fix(e *banEntry) {
+	b.mu.Lock()
+	if e.index >= 0 {
+		heap.Fix(&b.h, e.index)
+	}
+	b.mu.Unlock()
+}
+
+// remove takes e out of the heap if it is still there.
+func (b *banHeap) remove(e *banEntry) {
+	b.mu.Lock()
+	if e.index >= 0 {
+		heap.Remove(&b.h, e.index)
+	}
+	b.mu.Unlock()
+}
+
+// popDue removes and returns the entries ending at or before now.
+func (b *banHeap) popDue(now int64) []*banEntry {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var due []*banEntry
+	for len(b.h) > 0 && b.h[0].end <= now {
+		due = append(due, heap.Pop(&b.h).(*banEntry))
+	}
+	return due
+}
+
+// next returns the earliest end, if any.
+func (b *banHeap) next() (int64, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.h) == 0 {
+		return 0, false
+	}
+	return b.h[0].end, true
+}
+
+// queue appends an event for delivery once j.mu is released; j.mu is held,
+// so queue order is the order of the changes.
+func (m *Manager) queue(j *jail, kind EventKind, b Ban) {
+	if m.onEvent == nil {
+		return
+	}
+	j.evMu.Lock()
+	j.pending = append(j.pending, Event{Kind: kind, Jail: j.name, Ban: b, Actions: j.cfg.Actions})
+	j.evMu.Unlock()
+}
+
+// deliver hands j's queued events to OnEvent; it is called with no lock
+// held. Whoever holds deliverMu delivers everything queued so far, so events
+// leave in queue order and a caller's own events are out before it returns.
+func (m *Manager) deliver(j *jail) {
+	if m.onEvent == nil {
+		return
+	}
+	j.evMu.Lock()
+	empty := len(j.pending) == 0
+	j.evMu.Unlock()
+	if empty {
+		return
+	}
+	j.deliverMu.Lock()
+	defer j.deliverMu.Unlock()
+	j.evMu.Lock()
+	batch := j.pending
+	j.pending = nil
+	j.evMu.Unlock()
+	for _, e := range batch {
+		m.onEvent(e)
+	}
+}
+
+// banLocked bans addr in j from now; j.mu is held and addr is not banned.
+func (m *Manager) banLocked(j *jail, addr netip.Addr, now time.Time, matches []string) {
+	e := &banEntry{j: j, index: -1, ban: Ban{
+		Addr:    addr,
+		Start:   now,
+		BanTime: j.cfg.BanTime,
+		Count:   1,
+		Matches: matches,
+	}}
+	j.bans[addr] = e
+	j.banTotal++
+	if e.ban.BanTime != Forever {
+		e.end = now.Add(e.ban.BanTime).UnixNano()
+		m.heap.add(e)
+	}
+	m.queue(j, EventBan, e.ban)
+}
+
+// unbanLocked lifts ban e; j.mu is held.
+func (m *Manager) unbanLocked(j *jail, e *banEntry) {
+	delete(j.bans, e.ban.Addr)
+	m.heap.remove(e)
+	m.queue(j, EventUnban, e.ban)
+}
+
+// unbanAllLocked lifts every ban of j, in BanList order; j.mu is held.
+func (m *Manager) unbanAllLocked(j *jail) int {
+	es := sortedBans(j)
+	for _, e := range es {
+		m.unbanLocked(j, e)
+	}
+	return len(es)
+}
+
+// sortedBans returns j's bans by end, forever last, then by address.
+func sortedBans(j *jail) []*banEntry {
+	es := make([]*banEntry, 0, len(j.bans))
+	for _, e := range j.bans {
+		es = append(es, e)
+	}
+	slices.SortFunc(es, func(a, b *banEntry) int {
+		af, bf := a.ban.BanTime == Forever, b.ban.BanTime == Forever
+		switch {
+		case af && !bf:
+			return 1
+		case bf && !af:
+			return -1
+		case !af:
+			if c := cmp.Compare(a.end, b.end); c != 0 {
+				return c
+			}
+		}
+		return a.ban.Addr.Compare(b.ban.Addr)
+	})
+	return es
+}
+
+// Attempt records failures of addr in the jail: n = len(msgs), at least 1,
+// as fail2ban's addFailure(ticket, len(matches) or 1). It returns 0 when the
+// failures were not counted (loopback, ignoreip, ignoreself, idle jail) and
+// 1 otherwise. When the last maxretry failures lie within findtime the
+// address is banned at once, before Attempt returns (its EventBan is
+// delivered by then too). An address already banned returns 1 and changes
+// nothing.
+func (m *Manager) Attempt(name string, addr netip.Addr, msgs []string) (int, error) {
+	j, err := m.lookup(name)
+	if err != nil {
+		return 0, err
+	}
+	if addr, err = checkAddr(addr); err != nil {
+		return 0, err
+	}
+	if addr.IsLoopback() {
+		return 0, nil
+	}
+	now := m.now()
+	j.mu.Lock()
+	switch {
+	case j.removed:
+		j.mu.Unlock()
+		return 0, unknownJail(name)
+	case j.idle || m.ignoredLocked(j, addr):
+		j.mu.Unlock()
+		return 0, nil
+	}
+	if _, banned := j.bans[addr]; banned {
+		j.mu.Unlock()
+		return 1, nil
+	}
+	j.failTotal++
+	ban, matches := m.fails.record(j, addr, now.UnixNano(), max(len(msgs), 1), msgs, j.cfg.MaxRetry, int64(j.cfg.FindTime))
+	if !ban {
+		j.mu.Unlock()
+		return 1, nil
+	}
+	m.banLocked(j, addr, now, matches)
+	j.mu.Unlock()
+	m.deliver(j)
+	return 1, nil
+}
+
+// BanIP bans addrs now and returns how many were newly banned. Like
+// fail2ban's banip it skips the ignore lists; unlike it, loopback is
+// refused with ErrInvalidAddress (and then nothing is banned). An address
+// already banned has its ban prolonged to now+bantime if that ends later.
+func (m *Manager) BanIP(name string, addrs []netip.Addr) (int, error) {
+	norm := make([]netip.Addr, len(addrs))
+	for i, a := range addrs {
+		a, err := checkAddr(a)
+		if err == nil && a.IsLoopback() {
+			err = fmtInvalid("loopback", a)
+		}
+		if err != nil {
+			return 0, err
+		}
+		norm[i] = a
+	}
+	now := m.now()
+	n := 0
+	err := m.locked(name, func(j *jail) error {
+		for _, a := range norm {
+			if e, ok := j.bans[a]; ok {
+				m.prolongLocked(e, now)
+				continue
+			}
+			m.banLocked(j, a, now, nil)
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// prolongLocked extends e to now+bantime when that ends later, keeping its
+// start, as fail2ban's BanManager.addBanTicket does; j.mu is held.
+func (m *Manager) prolongLocked(e *banEntry, now time.Time) {
+	bt := e.j.cfg.BanTime
+	switch {
+	case e.ban.BanTime == Forever:
+	case bt == Forever:
+		e.ban.BanTime = Forever
+		m.heap.remove(e)
+	default:
+		if end := now.Add(bt); end.UnixNano() > e.end {
+			e.ban.BanTime = end.Sub(e.ban.Start)
+			m.heap.mu.Lock()
+			e.end = end.UnixNano()
+			m.heap.mu.Unlock()
+			m.heap.fix(e)
+		}
+	}
+}
+
+// UnbanIP lifts the bans of addrs and returns how many it lifted. Addresses
+// not banned are reported in a *NotBannedError (matching ErrNotBanned)
+// unless ifExists, fail2ban's default for unbanip without --report-absent;
+// the others are unbanned either way.
+func (m *Manager) UnbanIP(name string, addrs []netip.Addr, ifExists bool) (int, error) {
+	norm := make([]netip.Addr, len(addrs))
+	for i, a := range addrs {
+		a, err := checkAddr(a)
+		if err != nil {
+			return 0, err
+		}
+		norm[i] = a
+	}
+	n := 0
+	var missed []netip.Addr
+	err := m.locked(name, func(j *jail) error {
+		for _, a := range norm {
+			if e, ok := j.bans[a]; ok {
+				m.unbanLocked(j, e)
+				n++
+			} else if !ifExists {
+				missed = append(missed, a)
+			}
+		}
+		return nil
+	})
+	if err == nil && len(missed) > 0 {
+		err = &NotBannedError{Addrs: missed}
+	}
+	return n, err
+}
+
+// UnbanAll lifts every ban of the jail and returns how many.
+func (m *Manager) UnbanAll(name string) (int, error) {
+	n := 0
+	err := m.locked(name, func(j *jail) error {
+		n = m.unbanAllLocked(j)
+		return nil
+	})
+	return n, err
+}
+
+// UnbanEverywhere is fail2ban's `unban IP...`: it lifts the bans of addrs in
+// every jail, ignoring addresses not banned; with addrs nil it is
+// `unban --all` and lifts every ban. It returns how many bans it lifted.
+// Invalid addresses are skipped, as they cannot be banned.
+func (m *Manager) UnbanEverywhere(addrs []netip.Addr) int {
+	total := 0
+	for _, j := range m.snapshot() {
+		total += m.unbanSome(j, addrs)
+	}
+	return total
+}
+
+// unbanSome lifts those of addrs banned in j, or all its bans when addrs
+// is nil.
+func (m *Manager) unbanSome(j *jail, addrs []netip.Addr) int {
+	n := 0
+	j.mu.Lock()
+	switch {
+	case j.removed:
+	case addrs == nil:
+		n = m.unbanAllLocked(j)
+	default:
+		for _, a := range addrs {
+			if e, ok := j.bans[a.Unmap()]; ok {
+				m.unbanLocked(j, e)
+				n++
+			}
+		}
+	}
+	j.mu.Unlock()
+	m.deliver(j)
+	return n
+}
+
+// IsBanned reports whether addr is banned in the jail.
+func (m *Manager) IsBanned(name string, addr netip.Addr) (bool, error) {
+	addr, err := checkAddr(addr)
+	if err != nil {
+		return false, err
+	}
+	var banned bool
+	err = m.locked(name, func(j *jail) error {
+		_, banned = j.bans[addr]
+		return nil
+	})
+	return banned, err
+}
+
+// BannedIn returns the names of the jails, sorted, where addr is banned.
+func (m *Manager) BannedIn(addr netip.Addr) []string {
+	addr = addr.Unmap()
+	var names []string
+	for _, j := range m.snapshot() {
+		j.mu.Lock()
+		if _, ok := j.bans[addr]; ok && !j.removed {
+			names = append(names, j.name)
+		}
+		j.mu.Unlock()
+	}
+	slices.Sort(names)
+	return names
+}
+
+// BanList returns the jail's live bans ordered by end of ban, forever last
+// (then by address), as fail2ban's getBanList(ordered=True).
+func (m *Manager) BanList(name string) ([]Ban, error) {
+	var out []Ban
+	err := m.locked(name, func(j *jail) error {
+		es := sortedBans(j)
+		out = make([]Ban, len(es))
+		for i, e := range es {
+			out[i] = e.ban
+			out[i].Matches = slices.Clone(e.ban.Matches)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Status is a jail's counters, as fail2ban's `status JAIL` reports them.
+type Status struct {
+	CurrentlyFailed int          // addresses with failures being tracked
+	TotalFailed     int          // failures counted since the jail was added (one per Attempt)
+	CurrentlyBanned int          // live bans
+	TotalBanned     int          // bans since the jail was added
+	Banned          []netip.Addr // live bans, ordered like BanList
+}
+
+// Status returns the jail's counters; failures older than findtime are
+// dropped first so CurrentlyFailed is current.
+func (m *Manager) Status(name string) (Status, error) {
+	m.sweepFailures(m.now())
+	var st Status
+	err := m.locked(name, func(j *jail) error {
+		es := sortedBans(j)
+		st.Banned = make([]netip.Addr, len(es))
+		for i, e := range es {
+			st.Banned[i] = e.ban.Addr
+		}
+		st.CurrentlyBanned = len(es)
+		st.TotalBanned = j.banTotal
+		st.TotalFailed = j.failTotal
+		m.fails.mu.Lock()
+		st.CurrentlyFailed = j.nfailed
+		m.fails.mu.Unlock()
+		return nil
+	})
+	return st, err
+}
+
+func fmtInvalid(what string, a netip.Addr) error {
+	return &invalidAddrError{what: what, addr: a}
+}
+
+// invalidAddrError says why an otherwise valid address was refused.
+type invalidAddrError struct {
+	what string
+	addr netip.Addr
+}
+
+func (e *invalidAddrError) Error() string {
+	return ErrInvalidAddress.Error() + ": " + e.what + " " + e.addr.String()
+}
+
+func (e *invalidAddrError) Unwrap() error { return ErrInvalidAddress }

@@ -1,0 +1,215 @@
+package jail
+
+import (
+	"net/netip"
+	"sync"
+)
+
+// maxMatches is how many failure messages an entry (and so a Ban) keeps.
+const maxMatches = 10
+
+// inlineTimes is how many failure times an entry stores without a second
+// allocation; maxretry rarely exceeds it.
+const inlineTimes = 8
+
+// failKey names one tracked (jail, address) pair.
+type failKey struct {
+	j    *jail
+	addr netip.Addr
+}
+
+// failEntry is the failure record of one address in one jail. It is linked
+// into failTable's LRU list, so eviction needs no search.
+type failEntry struct {
+	key        failKey
+	prev, next *failEntry // LRU neighbours; root.next is the most recent
+
+	last  int64   // unix nanoseconds of the last failure
+	times []int64 // ring holding the times of the last maxretry failures
+	head  int     // index of the oldest time once the ring is full
+	n     int     // how many times are stored (<= len(times))
+	buf   [inlineTimes]int64
+
+	matches [maxMatches]string // ring of the last failure messages
+	mhead   int
+	mn      int
+}
+
+// failTable holds the failure entries of all jails, so one cap and one LRU
+// order bound memory however the addresses spread over jails.
+type failTable struct {
+	mu   sync.Mutex // guards the fields below and every jail's nfailed
+	m    map[failKey]*failEntry
+	root failEntry // sentinel of the circular LRU list
+	max  int
+}
+
+func (t *failTable) init(max int) {
+	t.m = make(map[failKey]*failEntry)
+	t.root.next = &t.root
+	t.root.prev = &t.root
+	t.max = max
+}
+
+func (t *failTable) unlink(e *failEntry) {
+	e.prev.next = e.next
+	e.next.prev = e.prev
+	e.prev, e.next = nil, nil
+}
+
+func (t *failTable) pushFront(e *failEntry) {
+	e.prev = &t.root
+	e.next = t.root.next
+	t.root.next.prev = e
+	t.root.next = e
+}
+
+// remove drops e from the table; t.mu must be held.
+func (t *failTable) remove(e *failEntry) {
+	delete(t.m, e.key)
+	t.unlink(e)
+	e.key.j.nfailed--
+}
+
+// record notes count failures (with their messages) of addr in j at now and
+// reports whether the last maxRetry failures all lie within findTime. When
+// they do, the entry is dropped (the address is about to be banned, as
+// fail2ban's FailManager.toBan does) and its messages are returned. The
+// caller holds j.mu, which keeps maxRetry and findTime stable.
+func (t *failTable) record(j *jail, addr netip.Addr, now int64, count int, msgs []string, maxRetry int, findTime int64) (bool, []string) {
+	key := failKey{j, addr}
+	t.mu.Lock()
+	e := t.m[key]
+	switch {
+	case e != nil:
+		if t.root.next != e {
+			t.unlink(e)
+			t.pushFront(e)
+		}
+	case len(t.m) >= t.max && t.root.prev != &t.root:
+		// Full: recycle the least recently seen entry, whatever its jail.
+		e = t.root.prev
+		t.remove(e)
+		*e = failEntry{}
+		fallthrough
+	default:
+		if e == nil {
+			e = new(failEntry)
+		}
+		e.key = key
+		t.m[key] = e
+		t.pushFront(e)
+		j.nfailed++
+	}
+	e.last = now
+	if len(e.times) != maxRetry {
+		e.resize(maxRetry)
+	}
+	for range min(count, maxRetry) {
+		e.push(now)
+	}
+	for _, m := range msgs {
+		e.matches[(e.mhead+e.mn)%maxMatches] = m
+		if e.mn < maxMatches {
+			e.mn++
+		} else {
+			e.mhead = (e.mhead + 1) % maxMatches
+		}
+	}
+	if e.n < len(e.times) || now-e.times[e.head] >= findTime {
+		t.mu.Unlock()
+		return false, nil
+	}
+	var matches []string
+	if e.mn > 0 {
+		matches = make([]string, e.mn)
+		for i := range matches {
+			matches[i] = e.matches[(e.mhead+i)%maxMatches]
+		}
+	}
+	t.remove(e)
+	t.mu.Unlock()
+	return true, matches
+}
+
+// push appends a failure time, overwriting the oldest once the ring is full.
+func (e *failEntry) push(t int64) {
+	if e.n < len(e.times) {
+		e.times[(e.head+e.n)%len(e.times)] = t
+		e.n++
+		return
+	}
+	e.times[e.head] = t
+	e.head = (e.head + 1) % len(e.times)
+}
+
+// resize makes the ring hold size times, keeping the most recent ones; it
+// runs when an entry is new or the jail's maxretry changed.
+func (e *failEntry) resize(size int) {
+	var keep [inlineTimes]int64
+	var kept []int64
+	k := min(e.n, size)
+	if k <= inlineTimes {
+		kept = keep[:k]
+	} else {
+		kept = make([]int64, k)
+	}
+	for i := range k {
+		kept[i] = e.times[(e.head+e.n-k+i)%len(e.times)]
+	}
+	if size <= inlineTimes {
+		e.times = e.buf[:size]
+	} else {
+		e.times = make([]int64, size)
+	}
+	copy(e.times, kept)
+	e.head, e.n = 0, k
+}
+
+// dropJail removes every entry of j (the jail is being stopped).
+func (t *failTable) dropJail(j *jail) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for e := t.root.next; e != &t.root; {
+		next := e.next
+		if e.key.j == j {
+			t.remove(e)
+		}
+		e = next
+	}
+}
+
+// forget removes the entry of addr in j, if any.
+func (t *failTable) forget(j *jail, addr netip.Addr) {
+	t.mu.Lock()
+	if e := t.m[failKey{j, addr}]; e != nil {
+		t.remove(e)
+	}
+	t.mu.Unlock()
+}
+
+// sweep drops entries whose last failure is at least their jail's findtime
+// old. The list is ordered by last failure, so the walk from the oldest end
+// stops at the first entry younger than minFind, the shortest findtime.
+func (t *failTable) sweep(now, minFind int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for e := t.root.prev; e != &t.root; {
+		prev := e.prev
+		age := now - e.last
+		if age < minFind {
+			break
+		}
+		if age >= e.key.j.findTime.Load() {
+			t.remove(e)
+		}
+		e = prev
+	}
+}
+
+// len returns the number of entries.
+func (t *failTable) len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.m)
+}

@@ -1,0 +1,577 @@
+package jail
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults of a jail created without settings, as fail2ban's Filter and
+// BanManager start out.
+const (
+	DefaultMaxRetry = 3
+	DefaultFindTime = 600 * time.Second
+	DefaultBanTime  = 600 * time.Second
+)
+
+// DefaultMaxFailures is the default of Options.MaxFailures.
+const DefaultMaxFailures = 100_000
+
+// MaxRetryLimit is the largest maxretry accepted: each tracked address keeps
+// the times of its last maxretry failures, so this bounds an entry's size.
+const MaxRetryLimit = 1000
+
+// selfTTL is how long this host's addresses are cached, as fail2ban's
+// DNSUtils cache keeps them five minutes.
+const selfTTL = 5 * time.Minute
+
+// Config is one jail's settings.
+type Config struct {
+	Name string
+	// MaxRetry is how many failures within FindTime ban an address
+	// (1..MaxRetryLimit; 0 in Add means DefaultMaxRetry).
+	MaxRetry int
+	// FindTime is the sliding window failures are counted in (0 in Add
+	// means DefaultFindTime).
+	FindTime time.Duration
+	// BanTime is how long a ban lasts; Forever never expires (0 in Add
+	// means DefaultBanTime).
+	BanTime time.Duration
+	// IgnoreIP lists addresses and networks whose failures are not counted.
+	IgnoreIP []netip.Prefix
+	// IgnoreSelf ignores this host's own addresses (fail2ban's default is
+	// on; see DefaultConfig).
+	IgnoreSelf bool
+	// Actions names the actions run on ban and unban; opaque to this
+	// package, passed along in Events.
+	Actions []string
+}
+
+// DefaultConfig returns the settings fail2ban gives a jail created with
+// `add` and nothing else: maxretry 3, findtime and bantime 600s, ignoreself on.
+func DefaultConfig(name string) Config {
+	return Config{
+		Name:       name,
+		MaxRetry:   DefaultMaxRetry,
+		FindTime:   DefaultFindTime,
+		BanTime:    DefaultBanTime,
+		IgnoreSelf: true,
+	}
+}
+
+// EventKind tells a ban from an unban.
+type EventKind int
+
+// Event kinds.
+const (
+	EventBan EventKind = iota + 1
+	EventUnban
+)
+
+// String returns "ban" or "unban".
+func (k EventKind) String() string {
+	switch k {
+	case EventBan:
+		return "ban"
+	case EventUnban:
+		return "unban"
+	}
+	return fmt.Sprintf("EventKind(%d)", int(k))
+}
+
+// Event is what actions get, delivered through Options.OnEvent outside any
+// jail lock, in order per jail (so in order per address). Actions and
+// Ban.Matches are shared: read them, do not modify them.
+type Event struct {
+	Kind    EventKind
+	Jail    string
+	Ban     Ban
+	Actions []string
+}
+
+// Ban is one live ban.
+type Ban struct {
+	Addr    netip.Addr
+	Start   time.Time
+	BanTime time.Duration // Forever or positive
+	Count   int           // how many times the address was banned (1 until bantime.increment)
+	Matches []string      // the last failure messages that led to the ban (at most 10)
+}
+
+// End returns when the ban ends, or the zero time for a ban that never does.
+func (b Ban) End() time.Time {
+	if b.BanTime == Forever {
+		return time.Time{}
+	}
+	return b.Start.Add(b.BanTime)
+}
+
+// Options configures a Manager; the zero value is usable.
+type Options struct {
+	// Now returns the current time; default time.Now. Tests inject a clock.
+	Now func() time.Time
+	// MaxFailures caps tracked failure entries over all jails (default
+	// DefaultMaxFailures); when full the least recently seen is evicted.
+	MaxFailures int
+	// OnEvent receives bans and unbans; may be nil. See the package doc
+	// for what it may call.
+	OnEvent func(Event)
+	// SelfAddrs returns this host's addresses for ignoreself; default:
+	// the interface addresses. Cached for five minutes; see RefreshSelf.
+	SelfAddrs func() []netip.Addr
+}
+
+// Manager holds the jails. All methods are safe for concurrent use.
+type Manager struct {
+	now     func() time.Time
+	onEvent func(Event)
+	selfFn  func() []netip.Addr
+
+	mu    sync.RWMutex // guards jails; taken before any jail.mu
+	jails map[string]*jail
+
+	fails failTable
+	heap  banHeap
+	self  selfCache
+}
+
+// jail is one jail's state.
+type jail struct {
+	name string
+
+	mu         sync.Mutex // guards the fields below
+	cfg        Config     // cfg.Actions and cfg.IgnoreIP are replaced, never modified in place
+	ignoreSet  map[netip.Addr]struct{}
+	ignoreNets []netip.Prefix
+	idle       bool
+	started    bool
+	removed    bool // stopped: the jail is gone from Manager.jails
+	bans       map[netip.Addr]*banEntry
+	failTotal  int
+	banTotal   int
+
+	findTime atomic.Int64 // cfg.FindTime in nanoseconds, for failTable.sweep, which cannot take mu
+	nfailed  int          // tracked failure entries; guarded by failTable.mu
+
+	evMu    sync.Mutex // guards pending; taken after mu
+	pending []Event
+
+	deliverMu sync.Mutex // held while delivering, so batches go out in order
+}
+
+// NewManager returns a Manager with no jails.
+func NewManager(opts Options) *Manager {
+	m := &Manager{
+		now:     opts.Now,
+		onEvent: opts.OnEvent,
+		selfFn:  opts.SelfAddrs,
+		jails:   make(map[string]*jail),
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if m.selfFn == nil {
+		m.selfFn = interfaceAddrs
+	}
+	max := opts.MaxFailures
+	if max <= 0 {
+		max = DefaultMaxFailures
+	}
+	m.fails.init(max)
+	m.heap.init()
+	return m
+}
+
+// interfaceAddrs returns this host's interface addresses.
+func interfaceAddrs() []netip.Addr {
+	as, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	out := make([]netip.Addr, 0, len(as))
+	for _, a := range as {
+		if n, ok := a.(*net.IPNet); ok {
+			if ip, ok := netip.AddrFromSlice(n.IP); ok {
+				out = append(out, ip.Unmap())
+			}
+		}
+	}
+	return out
+}
+
+// validName refuses names the protocol reserves.
+func validName(name string) error {
+	if name == "" || name == "--all" {
+		return invalidValue("jail name", fmt.Sprintf("%q", name))
+	}
+	return nil
+}
+
+// Add creates a jail. Zero MaxRetry, FindTime and BanTime take fail2ban's
+// defaults; the name may not be empty or "--all".
+func (m *Manager) Add(cfg Config) error {
+	if err := validName(cfg.Name); err != nil {
+		return err
+	}
+	if cfg.MaxRetry == 0 {
+		cfg.MaxRetry = DefaultMaxRetry
+	}
+	if cfg.FindTime == 0 {
+		cfg.FindTime = DefaultFindTime
+	}
+	if cfg.BanTime == 0 {
+		cfg.BanTime = DefaultBanTime
+	}
+	if err := checkMaxRetry(cfg.MaxRetry); err != nil {
+		return err
+	}
+	if err := checkFindTime(cfg.FindTime); err != nil {
+		return err
+	}
+	if err := checkBanTime(cfg.BanTime); err != nil {
+		return err
+	}
+	j := &jail{
+		name: cfg.Name,
+		bans: make(map[netip.Addr]*banEntry),
+	}
+	j.cfg = cfg
+	j.cfg.Actions = slices.Clone(cfg.Actions)
+	j.setIgnore(nil)
+	for _, p := range cfg.IgnoreIP {
+		j.addIgnore(p)
+	}
+	j.findTime.Store(int64(cfg.FindTime))
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.jails[cfg.Name]; ok {
+		return fmt.Errorf("%w: %q", ErrDuplicateJail, cfg.Name)
+	}
+	m.jails[cfg.Name] = j
+	return nil
+}
+
+func checkMaxRetry(n int) error {
+	if n < 1 || n > MaxRetryLimit {
+		return invalidValue("maxretry", n)
+	}
+	return nil
+}
+
+func checkFindTime(d time.Duration) error {
+	if d <= 0 {
+		return invalidValue("findtime", d)
+	}
+	return nil
+}
+
+func checkBanTime(d time.Duration) error {
+	if d <= 0 && d != Forever {
+		return invalidValue("bantime", d)
+	}
+	return nil
+}
+
+// lookup returns the named jail.
+func (m *Manager) lookup(name string) (*jail, error) {
+	m.mu.RLock()
+	j := m.jails[name]
+	m.mu.RUnlock()
+	if j == nil {
+		return nil, unknownJail(name)
+	}
+	return j, nil
+}
+
+// locked runs f with the named jail locked, failing when it does not
+// exist or was stopped meanwhile; events f queues are delivered after.
+func (m *Manager) locked(name string, f func(j *jail) error) error {
+	j, err := m.lookup(name)
+	if err != nil {
+		return err
+	}
+	j.mu.Lock()
+	if j.removed {
+		j.mu.Unlock()
+		return unknownJail(name)
+	}
+	err = f(j)
+	j.mu.Unlock()
+	m.deliver(j)
+	return err
+}
+
+// Start marks the jail started and wakes it from idle, as fail2ban's
+// startJail does.
+func (m *Manager) Start(name string) error {
+	return m.locked(name, func(j *jail) error {
+		j.started = true
+		j.idle = false
+		return nil
+	})
+}
+
+// Started reports whether the jail was started.
+func (m *Manager) Started(name string) (bool, error) {
+	var on bool
+	err := m.locked(name, func(j *jail) error { on = j.started; return nil })
+	return on, err
+}
+
+// Stop removes the jail (fail2ban's `stop JAIL` deletes it): each of its
+// bans is lifted with an EventUnban and its failures are forgotten.
+func (m *Manager) Stop(name string) error {
+	m.mu.Lock()
+	j := m.jails[name]
+	delete(m.jails, name)
+	m.mu.Unlock()
+	if j == nil {
+		return unknownJail(name)
+	}
+	j.mu.Lock()
+	j.removed = true
+	m.unbanAllLocked(j)
+	m.fails.dropJail(j)
+	j.mu.Unlock()
+	m.deliver(j)
+	return nil
+}
+
+// StopAll stops every jail.
+func (m *Manager) StopAll() {
+	for _, name := range m.Jails() {
+		_ = m.Stop(name) // a concurrent Stop may have won; nothing to report
+	}
+}
+
+// Jails returns the jail names, sorted.
+func (m *Manager) Jails() []string {
+	m.mu.RLock()
+	names := make([]string, 0, len(m.jails))
+	for n := range m.jails {
+		names = append(names, n)
+	}
+	m.mu.RUnlock()
+	slices.Sort(names)
+	return names
+}
+
+// Has reports whether the jail exists.
+func (m *Manager) Has(name string) bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	_, ok := m.jails[name]
+	return ok
+}
+
+// snapshot returns the live jails.
+func (m *Manager) snapshot() []*jail {
+	m.mu.RLock()
+	js := make([]*jail, 0, len(m.jails))
+	for _, j := range m.jails {
+		js = append(js, j)
+	}
+	m.mu.RUnlock()
+	return js
+}
+
+// Config returns a copy of the jail's settings.
+func (m *Manager) Config(name string) (Config, error) {
+	var c Config
+	err := m.locked(name, func(j *jail) error {
+		c = j.cfg
+		c.IgnoreIP = slices.Clone(j.cfg.IgnoreIP)
+		c.Actions = slices.Clone(j.cfg.Actions)
+		return nil
+	})
+	return c, err
+}
+
+// SetMaxRetry sets maxretry (1..MaxRetryLimit); tracked addresses keep
+// their most recent failures.
+func (m *Manager) SetMaxRetry(name string, n int) error {
+	if err := checkMaxRetry(n); err != nil {
+		return err
+	}
+	return m.locked(name, func(j *jail) error { j.cfg.MaxRetry = n; return nil })
+}
+
+// SetFindTime sets findtime (positive).
+func (m *Manager) SetFindTime(name string, d time.Duration) error {
+	if err := checkFindTime(d); err != nil {
+		return err
+	}
+	return m.locked(name, func(j *jail) error {
+		j.cfg.FindTime = d
+		j.findTime.Store(int64(d))
+		return nil
+	})
+}
+
+// SetBanTime sets bantime (positive or Forever) for bans made from now on.
+func (m *Manager) SetBanTime(name string, d time.Duration) error {
+	if err := checkBanTime(d); err != nil {
+		return err
+	}
+	return m.locked(name, func(j *jail) error { j.cfg.BanTime = d; return nil })
+}
+
+// AddIgnore adds an ignoreip entry; duplicates are ignored.
+func (m *Manager) AddIgnore(name string, p netip.Prefix) error {
+	if !p.IsValid() || p.Addr().Zone() != "" {
+		return fmt.Errorf("%w: %v", ErrInvalidAddress, p)
+	}
+	return m.locked(name, func(j *jail) error { j.addIgnore(p); return nil })
+}
+
+// DelIgnore removes an ignoreip entry; one not present is ErrInvalidValue,
+// as fail2ban's list.remove raises ValueError.
+func (m *Manager) DelIgnore(name string, p netip.Prefix) error {
+	if !p.IsValid() {
+		return fmt.Errorf("%w: %v", ErrInvalidAddress, p)
+	}
+	p = normPrefix(p)
+	return m.locked(name, func(j *jail) error {
+		i := slices.Index(j.cfg.IgnoreIP, p)
+		if i < 0 {
+			return invalidValue("ignoreip not in list", p)
+		}
+		j.setIgnore(slices.Delete(slices.Clone(j.cfg.IgnoreIP), i, i+1))
+		return nil
+	})
+}
+
+// SetIgnoreSelf turns ignoreself on or off.
+func (m *Manager) SetIgnoreSelf(name string, on bool) error {
+	return m.locked(name, func(j *jail) error { j.cfg.IgnoreSelf = on; return nil })
+}
+
+// SetIdle turns idle on or off; an idle jail counts no failures.
+func (m *Manager) SetIdle(name string, on bool) error {
+	return m.locked(name, func(j *jail) error { j.idle = on; return nil })
+}
+
+// Idle reports whether the jail is idle.
+func (m *Manager) Idle(name string) (bool, error) {
+	var on bool
+	err := m.locked(name, func(j *jail) error { on = j.idle; return nil })
+	return on, err
+}
+
+// SetActions replaces the action names passed along in Events.
+func (m *Manager) SetActions(name string, names []string) error {
+	names = slices.Clone(names)
+	return m.locked(name, func(j *jail) error { j.cfg.Actions = names; return nil })
+}
+
+// Ignored reports whether Attempt would skip addr in the jail: loopback,
+// ignoreip or (with ignoreself) one of this host's addresses.
+func (m *Manager) Ignored(name string, addr netip.Addr) (bool, error) {
+	addr, err := checkAddr(addr)
+	if err != nil {
+		return false, err
+	}
+	var ign bool
+	err = m.locked(name, func(j *jail) error {
+		ign = addr.IsLoopback() || m.ignoredLocked(j, addr)
+		return nil
+	})
+	return ign, err
+}
+
+// RefreshSelf rereads this host's addresses for ignoreself now, rather
+// than when the five-minute cache runs out (after an address change).
+func (m *Manager) RefreshSelf() {
+	m.self.refresh(m.selfFn, m.now().UnixNano(), true)
+}
+
+// setIgnore replaces the ignore list and rebuilds its lookup structures:
+// single addresses go to a set, networks to a short list, as fail2ban does.
+func (j *jail) setIgnore(ps []netip.Prefix) {
+	j.cfg.IgnoreIP = nil
+	j.ignoreSet = make(map[netip.Addr]struct{})
+	j.ignoreNets = nil
+	for _, p := range ps {
+		j.addIgnore(p)
+	}
+}
+
+// addIgnore appends p unless already present; j.cfg.IgnoreIP is copied
+// first because Config copies may share its array.
+func (j *jail) addIgnore(p netip.Prefix) {
+	p = normPrefix(p)
+	if slices.Contains(j.cfg.IgnoreIP, p) {
+		return
+	}
+	j.cfg.IgnoreIP = append(slices.Clip(j.cfg.IgnoreIP), p)
+	if p.IsSingleIP() {
+		j.ignoreSet[p.Addr()] = struct{}{}
+	} else {
+		j.ignoreNets = append(j.ignoreNets, p)
+	}
+}
+
+// ignoredLocked reports whether addr is ignored by ignoreip or ignoreself;
+// j.mu is held.
+func (m *Manager) ignoredLocked(j *jail, addr netip.Addr) bool {
+	if _, ok := j.ignoreSet[addr]; ok {
+		return true
+	}
+	for _, p := range j.ignoreNets {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return j.cfg.IgnoreSelf && m.isSelf(addr)
+}
+
+// checkAddr normalises an address handed to the Manager: mapped IPv4
+// becomes IPv4; the zero Addr and zoned addresses are refused.
+func checkAddr(a netip.Addr) (netip.Addr, error) {
+	if !a.IsValid() || a.Zone() != "" {
+		return netip.Addr{}, fmt.Errorf("%w: %q", ErrInvalidAddress, a.String())
+	}
+	return a.Unmap(), nil
+}
+
+// selfCache holds this host's addresses for ignoreself.
+type selfCache struct {
+	cur atomic.Pointer[selfAddrs] // read lock-free on the hot path
+	mu  sync.Mutex                // serialises refreshes; taken after jail.mu
+}
+
+type selfAddrs struct {
+	at    int64
+	addrs []netip.Addr
+}
+
+func (m *Manager) isSelf(addr netip.Addr) bool {
+	now := m.now().UnixNano()
+	s := m.self.cur.Load()
+	if s == nil || now-s.at >= int64(selfTTL) || now < s.at {
+		s = m.self.refresh(m.selfFn, now, false)
+	}
+	return slices.Contains(s.addrs, addr)
+}
+
+// refresh rereads the addresses, unless (without force) another goroutine
+// refreshed them while this one waited for the lock.
+func (c *selfCache) refresh(fn func() []netip.Addr, now int64, force bool) *selfAddrs {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s := c.cur.Load(); !force && s != nil && now-s.at < int64(selfTTL) && now >= s.at {
+		return s
+	}
+	raw := fn()
+	s := &selfAddrs{at: now, addrs: make([]netip.Addr, 0, len(raw))}
+	for _, a := range raw {
+		s.addrs = append(s.addrs, a.Unmap().WithZone(""))
+	}
+	c.cur.Store(s)
+	return s
+}
