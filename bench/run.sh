@@ -1,0 +1,384 @@
+#!/usr/bin/env bash
+# bench/run.sh: the throughput comparison behind `make bench`.
+#
+# Builds banfloor, banbench and banserver into a temp dir, then runs the same
+# workloads against three servers on Unix sockets under that dir:
+#   floor      cmd/banfloor, frames and answers a constant: the machine's limit
+#   banserver  cmd/banserver --db none, a jail "api" that never bans on attempts
+#   fail2ban   fail2ban-server --async (when installed), jail "api" added over
+#              its socket, maxretry raised the same way
+# prints a table and writes bench/results.md. Every process it starts is
+# stopped on exit (trap); every run is bounded by a request count and a
+# duration, so the script ends by itself (a few minutes on 2 cores).
+#
+# Environment knobs:
+#   N_OURS=200000  requests per workload for floor and banserver
+#   N_F2B=40000    requests per workload for fail2ban (about 8,000/s)
+#   MAX_RUN=20s    wall-time cap on any one workload
+#   POOL=200000    distinct addresses (IPv4 documentation ranges, then 2001:db8::/32)
+#   LOGLEVEL=info  log level for both daemons (info is what both ship with;
+#                  fail2ban logs every attempt at info)
+#   OUT=bench/results.md
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+N_OURS=${N_OURS:-200000}
+N_F2B=${N_F2B:-40000}
+MAX_RUN=${MAX_RUN:-20s}
+POOL=${POOL:-200000}
+WARMUP=${WARMUP:-2000}
+LOGLEVEL=${LOGLEVEL:-info}
+OUT=${OUT:-$ROOT/bench/results.md}
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/banbench.XXXXXX")
+BIN=$TMP/bin
+mkdir -p "$BIN" "$TMP/out"
+
+# PIDS holds every process this script started; F2B_PIDFILE the daemonised
+# fail2ban-server's, whose pid only its pidfile knows.
+PIDS=()
+F2B_PIDFILE=""
+F2B_SOCK=""
+
+cleanup() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in "${PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	PIDS=()
+	stop_fail2ban
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+log() { printf '%s\n' "$*" >&2; }
+
+# ---------------------------------------------------------------- build
+
+log "building into $BIN"
+(cd "$ROOT" && go build -o "$BIN/" ./cmd/banfloor ./cmd/banbench)
+HAVE_BANSERVER=1
+if ! (cd "$ROOT" && go build -o "$BIN/banserver" ./cmd/banserver) 2>"$TMP/banserver-build.log"; then
+	HAVE_BANSERVER=0
+	log "banserver does not build yet (see below); its columns will read n/a"
+	sed 's/^/    /' "$TMP/banserver-build.log" | head -20 >&2
+fi
+HAVE_F2B=0
+if command -v fail2ban-server >/dev/null && command -v fail2ban-client >/dev/null; then
+	HAVE_F2B=1
+else
+	log "fail2ban-server not installed; its columns will read n/a"
+fi
+
+# ---------------------------------------------------------------- servers
+
+# ready SOCKET PID: wait until a ping is answered, or fail if PID has died.
+# Readiness only: no figure depends on how long this takes.
+ready() {
+	local sock=$1 pid=${2:-} i
+	for ((i = 0; i < 300; i++)); do
+		if "$BIN/banbench" -socket "$sock" -clients 1 -cmd ping -n 1 -json 2>/dev/null | grep -q '"ok":1,'; then
+			return 0
+		fi
+		if [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null; then
+			return 1
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# stop_pid PID: stop one server this script started.
+stop_pid() {
+	local pid=$1 p keep=()
+	kill -TERM "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	for p in "${PIDS[@]}"; do
+		[[ $p == "$pid" ]] || keep+=("$p")
+	done
+	PIDS=("${keep[@]}")
+}
+
+start_floor() {
+	SOCK=$TMP/floor.sock
+	"$BIN/banfloor" -socket "$SOCK" 2>"$TMP/floor.log" &
+	SERVER_PID=$!
+	PIDS+=("$SERVER_PID")
+	ready "$SOCK" "$SERVER_PID"
+}
+
+start_banserver() {
+	SOCK=$TMP/ban.sock
+	# maxretry far above any count an address reaches here, so attempts
+	# never turn into bans and every workload measures the attempt path.
+	cat >"$TMP/banserver.yaml" <<EOF
+socket:
+  path: $SOCK
+  mode: "0600"
+log:
+  level: $LOGLEVEL
+jails:
+  - name: api
+    maxretry: 1000000
+    findtime: 30m
+    bantime: 1h
+    actions: []
+EOF
+	"$BIN/banserver" --config "$TMP/banserver.yaml" --socket "$SOCK" --db none 2>"$TMP/banserver.log" &
+	SERVER_PID=$!
+	PIDS+=("$SERVER_PID")
+	if ! ready "$SOCK" "$SERVER_PID"; then
+		log "banserver did not come up:"
+		sed 's/^/    /' "$TMP/banserver.log" | tail -20 >&2
+		return 1
+	fi
+}
+
+start_fail2ban() {
+	SOCK=$TMP/f2b.sock
+	F2B_SOCK=$SOCK
+	F2B_PIDFILE=$TMP/f2b.pid
+	# --async: no configuration read; -b daemonises, so its pid comes from
+	# the pidfile; logs go to a file in the temp dir, not syslog.
+	fail2ban-server --async -x -b -s "$SOCK" -p "$F2B_PIDFILE" \
+		--logtarget "$TMP/f2b.log" --loglevel "${LOGLEVEL^^}" >/dev/null 2>&1
+	SERVER_PID=""
+	ready "$SOCK" || return 1
+	SERVER_PID=$(cat "$F2B_PIDFILE")
+	local c=(fail2ban-client -s "$SOCK")
+	"${c[@]}" add api polling >/dev/null
+	"${c[@]}" set api maxretry 1000000 >/dev/null
+	"${c[@]}" set api findtime 1800 >/dev/null
+	"${c[@]}" set api bantime 3600 >/dev/null
+	"${c[@]}" start api >/dev/null
+}
+
+stop_fail2ban() {
+	[[ -n $F2B_PIDFILE ]] || return 0
+	if [[ -S $F2B_SOCK ]]; then
+		timeout 10 fail2ban-client -s "$F2B_SOCK" stop >/dev/null 2>&1 || true
+	fi
+	local pid
+	if [[ -f $F2B_PIDFILE ]] && pid=$(cat "$F2B_PIDFILE" 2>/dev/null) && [[ -n $pid ]]; then
+		kill -TERM "$pid" 2>/dev/null || true
+	fi
+	F2B_PIDFILE=""
+}
+
+# ---------------------------------------------------------------- workloads
+
+# name|banbench flags
+WORKLOADS=(
+	"attempt x8 persistent|-cmd attempt -clients 8 -mode persistent"
+	"attempt x1 persistent|-cmd attempt -clients 1 -mode persistent"
+	"attempt x64 connect|-cmd attempt -clients 64 -mode connect"
+	"ping x8 persistent|-cmd ping -clients 8 -mode persistent"
+)
+
+# run_workloads SERVER N: every workload against $SOCK, JSON into out/.
+run_workloads() {
+	local server=$1 n=$2 i name flags
+	for i in "${!WORKLOADS[@]}"; do
+		name=${WORKLOADS[$i]%%|*}
+		flags=${WORKLOADS[$i]#*|}
+		log "  $server: $name ($n requests, at most $MAX_RUN)"
+		# shellcheck disable=SC2086 # flags are words on purpose
+		"$BIN/banbench" -socket "$SOCK" $flags -jail api -pool "$POOL" \
+			-n "$n" -duration "$MAX_RUN" -warmup "$WARMUP" -json -label "$server" \
+			>"$TMP/out/$server.$i.json" 2>>"$TMP/out/$server.err" || true
+	done
+}
+
+log "floor"
+start_floor
+run_workloads floor "$N_OURS"
+stop_pid "$SERVER_PID"
+
+if ((HAVE_BANSERVER)); then
+	log "banserver"
+	if start_banserver; then
+		run_workloads banserver "$N_OURS"
+	else
+		HAVE_BANSERVER=0
+	fi
+	stop_pid "$SERVER_PID"
+fi
+
+if ((HAVE_F2B)); then
+	log "fail2ban-server"
+	if start_fail2ban; then
+		run_workloads fail2ban "$N_F2B"
+	else
+		log "fail2ban-server did not come up"
+		HAVE_F2B=0
+	fi
+	stop_fail2ban
+fi
+
+# ---------------------------------------------------------------- table
+
+# field SERVER I KEY: a number from a result's JSON, or empty.
+field() {
+	local f=$TMP/out/$1.$2.json
+	[[ -s $f ]] || return 0
+	sed -n "s/.*\"$3\":\([0-9.e+-]*\).*/\1/p" "$f"
+}
+
+rate() { local r; r=$(field "$@" rate); [[ -n $r ]] && printf '%.0f/s' "$r" || printf 'n/a'; }
+
+ratio() {
+	local a b
+	a=$(field "$1" "$3" rate)
+	b=$(field "$2" "$3" rate)
+	if [[ -n $a && -n $b ]]; then
+		awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else printf "n/a" }'
+	else
+		printf 'n/a'
+	fi
+}
+
+latency() {
+	local p50 p99
+	p50=$(field "$1" "$2" p50_ns)
+	p99=$(field "$1" "$2" p99_ns)
+	if [[ -n $p50 && -n $p99 ]]; then
+		awk -v a="$p50" -v b="$p99" 'BEGIN { printf "%.0fµs / %.0fµs", a / 1000, b / 1000 }'
+	else
+		printf 'n/a'
+	fi
+}
+
+# refused I: refused connects per server, plus failures of any other kind.
+refused() {
+	local s out="" r e
+	for s in floor banserver fail2ban; do
+		r=$(field "$s" "$1" refused)
+		e=$(field "$s" "$1" io_errors)
+		local x
+		x=$(field "$s" "$1" error_replies)
+		if [[ -z $r ]]; then
+			out+="n/a"
+		else
+			out+="$r"
+			if ((e + x > 0)); then out+=" (+$((e + x)) err)"; fi
+		fi
+		[[ $s == fail2ban ]] || out+=" / "
+	done
+	printf '%s' "$out"
+}
+
+TABLE=$TMP/table.md
+{
+	echo "| workload | floor rate | banserver rate | fail2ban rate | banserver/floor | banserver/fail2ban | banserver p50 / p99 | refused (floor / banserver / fail2ban) |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---|"
+	for i in "${!WORKLOADS[@]}"; do
+		name=${WORKLOADS[$i]%%|*}
+		printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$name" \
+			"$(rate floor "$i")" "$(rate banserver "$i")" "$(rate fail2ban "$i")" \
+			"$(ratio banserver floor "$i")" "$(ratio banserver fail2ban "$i")" \
+			"$(latency banserver "$i")" "$(refused "$i")"
+	done
+} >"$TABLE"
+
+# ---------------------------------------------------------------- placeholders
+# Later work fills these in; each prints one table row. Keep the names: the
+# results file's readers look for these rows.
+
+# bench_bans_into_kernel: bans/s pushed into the kernel (netlink routes /
+# nftables set) inside a throwaway network namespace.
+bench_bans_into_kernel() { echo "| bans/s into the kernel (netns) | n/a (not built yet) |"; }
+
+# bench_rss_bans: banserver's resident memory holding 100k and 1M bans.
+bench_rss_bans() {
+	echo "| RSS with 100k bans | n/a (not built yet) |"
+	echo "| RSS with 1M bans | n/a (not built yet) |"
+}
+
+# bench_restart_1m: time from start to serving with 1M bans in the store.
+bench_restart_1m() { echo "| restart time with 1M bans stored | n/a (not built yet) |"; }
+
+EXTRA=$TMP/extra.md
+{
+	echo "| measure | banserver |"
+	echo "|---|---:|"
+	bench_bans_into_kernel
+	bench_rss_bans
+	bench_restart_1m
+} >"$EXTRA"
+
+# ---------------------------------------------------------------- report
+
+echo
+cat "$TABLE"
+echo
+cat "$EXTRA"
+for s in floor banserver fail2ban; do
+	if [[ -s $TMP/out/$s.err ]]; then
+		echo
+		echo "$s: first errors seen by banbench:"
+		sort -u "$TMP/out/$s.err" | head -5 | sed 's/^/    /'
+	fi
+done
+
+MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+{
+	echo "# Benchmark results"
+	echo
+	echo "Written by \`bash bench/run.sh\` (\`make bench\`); rerun to refresh. Do not edit by hand."
+	echo
+	echo "## Machine"
+	echo
+	echo "- CPUs (nproc): $(nproc)"
+	echo "- model: ${MODEL:-unknown}"
+	echo "- kernel: $(uname -sr)"
+	echo "- go: $(go version | awk '{print $3, $4}')"
+	echo "- fail2ban: $( ((HAVE_F2B)) && fail2ban-server -V 2>/dev/null | head -1 || echo 'not run')"
+	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "- commit: $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+	echo "- requests per workload: $N_OURS (floor, banserver), $N_F2B (fail2ban); each run capped at $MAX_RUN; $WARMUP warm-up requests first; pool of $POOL addresses; log level $LOGLEVEL for both daemons"
+	echo
+	echo "## Throughput"
+	echo
+	cat "$TABLE"
+	echo
+	echo "## Later measures"
+	echo
+	cat "$EXTRA"
+	echo
+	cat <<'EOF'
+## How to read it
+
+- **Rate** is replies received per second over the whole run, all clients
+  together; refused connects and failed requests are not in it.
+- **floor** is `cmd/banfloor`: it frames each request and writes back a
+  constant `(0, 1)`. It does no work, so its rate is what the Unix socket,
+  the scheduler and the load generator itself allow on this machine. The
+  load generator runs on the same cores as the server, so no server can
+  beat the floor: **banserver/floor** near 1.0 means banserver's own work
+  costs little next to the socket round trip; well below 1.0 means time
+  spent in decode, jail bookkeeping or reply encoding.
+- **banserver/fail2ban** compares the two daemons on identical requests.
+  fail2ban-server runs fewer requests (it is slower), so its figure comes
+  from a shorter run.
+- **attempt x1** is latency-bound: one request in flight at a time; its
+  rate is 1 / round-trip time.
+- **attempt x64 connect** is what PHP-FPM workers do: connect, send one
+  command, read the reply, send the close command, close. **refused**
+  counts connects the server did not take (`ECONNREFUSED`, or `EAGAIN`
+  when the listen backlog is full: fail2ban listens with a backlog of 1).
+  A refused connect in PHP is a failed login check, so any non-zero count
+  there matters more than the rate. "(+N err)" counts I/O failures and
+  error replies, which should be zero.
+- **p50 / p99** are latencies seen by the client, including connect for
+  the connect workload, from a log-bucket histogram (within about 3%).
+- All servers here run without persistence (`--db none`; fail2ban with no
+  database configured) and without firewall actions, so the table measures
+  the protocol and attempt path only; the later measures cover the rest.
+EOF
+} >"$OUT"
+log "wrote $OUT"
