@@ -1,0 +1,256 @@
+// Package daemon wires banserver together: configuration, logging, jails,
+// the actions queue and the socket server, with one Run(ctx) lifecycle that
+// cmd/banserver calls. It keeps main thin and lets tests run a whole daemon
+// in-process.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/user"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/banserver/banserver/actions"
+	"github.com/banserver/banserver/config"
+	"github.com/banserver/banserver/jail"
+	"github.com/banserver/banserver/server"
+)
+
+// ErrNoStore reports a --db value other than "none": the ban store is not
+// built yet, and pretending to persist would lose bans silently.
+var ErrNoStore = errors.New("daemon: only --db none is supported until the ban store exists")
+
+// Options are the command line's overrides of the configuration.
+type Options struct {
+	// ConfigPath is the YAML file; "" uses the embedded default.
+	ConfigPath string
+	// Socket overrides socket.path when not empty.
+	Socket string
+	// DB overrides db when not empty.
+	DB string
+	// Ready, if set, is called once the socket accepts connections.
+	Ready func(socket string)
+}
+
+// Run starts the daemon and blocks until ctx ends or a client sends `stop`.
+// Cancellation is a clean shutdown, not an error.
+func Run(ctx context.Context, o Options) error {
+	cfg, err := config.Load(o.ConfigPath)
+	if err != nil {
+		return err
+	}
+	if o.Socket != "" {
+		cfg.Socket.Path = o.Socket
+	}
+	if o.DB != "" {
+		cfg.DB = o.DB
+	}
+	if cfg.DB != "none" {
+		return fmt.Errorf("%w (got %q)", ErrNoStore, cfg.DB)
+	}
+	level, levelName, err := zapLevel(cfg.Log.Level)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(cfg.Log.Format, level)
+	if err != nil {
+		return err
+	}
+	defer log.Sync()
+
+	reg := actions.NewRegistry(actions.Log{L: log.Named("action")})
+	queue := actions.NewQueue(reg, log.Named("actions"))
+	jails := jail.NewManager(jail.Options{
+		MaxFailures: cfg.Limits.MaxFailures,
+		OnEvent: func(ev jail.Event) {
+			op := actions.OpBan
+			if ev.Kind == jail.EventUnban {
+				op = actions.OpUnban
+			}
+			queue.Submit(actions.Job{Op: op, Actions: ev.Actions, Target: actions.Target{
+				Jail:    ev.Jail,
+				Prefix:  netip.PrefixFrom(ev.Ban.Addr, ev.Ban.Addr.BitLen()),
+				Start:   ev.Ban.Start,
+				BanTime: ev.Ban.BanTime,
+			}})
+		},
+	})
+	for _, jc := range cfg.Jails {
+		c, err := jailConfig(jc, reg)
+		if err != nil {
+			return err
+		}
+		if err := jails.Add(c); err != nil {
+			return fmt.Errorf("daemon: jail %q: %w", jc.Name, err)
+		}
+		if err := jails.Start(jc.Name); err != nil {
+			return fmt.Errorf("daemon: jail %q: %w", jc.Name, err)
+		}
+	}
+
+	mode, _ := cfg.Socket.FileMode() // validated by config.Load
+	uid, err := lookupID(cfg.Socket.Owner, false)
+	if err != nil {
+		return err
+	}
+	gid, err := lookupID(cfg.Socket.Group, true)
+	if err != nil {
+		return err
+	}
+	ln, err := server.Listen(server.SocketOptions{Path: cfg.Socket.Path, Mode: mode, UID: uid, GID: gid})
+	if err != nil {
+		return err
+	}
+	defer server.Unlink(cfg.Socket.Path)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	srv := server.New(server.Options{
+		Jails:       jails,
+		Actions:     reg,
+		Queue:       queue,
+		Log:         log.Named("server"),
+		Level:       level,
+		LevelName:   levelName,
+		MaxMessage:  cfg.Limits.MaxMessage,
+		IdleTimeout: cfg.Limits.IdleTimeout,
+		Stop:        cancel,
+	})
+	log.Info("banserver started", zap.String("socket", cfg.Socket.Path), zap.Strings("jails", jails.Jails()),
+		zap.String("version", server.Version), zap.Int("pid", os.Getpid()))
+	if o.Ready != nil {
+		o.Ready(cfg.Socket.Path)
+	}
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	run := func(name string, f func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(ctx); err != nil {
+				errs <- fmt.Errorf("daemon: %s: %w", name, err)
+				cancel()
+			}
+		}()
+	}
+	// The actions queue gets its own context so that, on shutdown, it
+	// outlives the server and applies what the last replies acknowledged.
+	qctx, qcancel := context.WithCancel(context.WithoutCancel(ctx))
+	qdone := make(chan error, 1)
+	go func() { qdone <- queue.Run(qctx) }()
+	run("jails", jails.Run)
+	run("server", func(ctx context.Context) error { return srv.Serve(ctx, ln) })
+	<-ctx.Done()
+	wg.Wait()
+	qcancel()
+	<-qdone
+	log.Info("banserver stopped")
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
+	}
+}
+
+// jailConfig turns a configured jail into the jail package's settings.
+func jailConfig(jc config.Jail, reg *actions.Registry) (jail.Config, error) {
+	c := jail.Config{Name: jc.Name, MaxRetry: jc.MaxRetry, Actions: jc.Actions}
+	var err error
+	if c.FindTime, err = jail.ParseDuration(jc.FindTime); err != nil {
+		return c, fmt.Errorf("daemon: jail %q: findtime: %w", jc.Name, err)
+	}
+	if c.BanTime, err = jail.ParseDuration(jc.BanTime); err != nil {
+		return c, fmt.Errorf("daemon: jail %q: bantime: %w", jc.Name, err)
+	}
+	for _, s := range jc.IgnoreIP {
+		p, err := jail.ParseIgnore(s)
+		if err != nil {
+			return c, fmt.Errorf("daemon: jail %q: ignoreip: %w", jc.Name, err)
+		}
+		c.IgnoreIP = append(c.IgnoreIP, p)
+	}
+	if jc.IgnoreSelf != nil {
+		c.IgnoreSelf = *jc.IgnoreSelf
+	}
+	for _, a := range jc.Actions {
+		if _, err := reg.Lookup(a); err != nil {
+			return c, fmt.Errorf("daemon: jail %q: %w", jc.Name, err)
+		}
+	}
+	return c, nil
+}
+
+// lookupID resolves a user or group name (or number); "" is -1, keep.
+func lookupID(name string, group bool) (int, error) {
+	if name == "" {
+		return -1, nil
+	}
+	if n, err := strconv.Atoi(name); err == nil {
+		return n, nil
+	}
+	var id string
+	if group {
+		g, err := user.LookupGroup(name)
+		if err != nil {
+			return 0, fmt.Errorf("daemon: socket group: %w", err)
+		}
+		id = g.Gid
+	} else {
+		u, err := user.Lookup(name)
+		if err != nil {
+			return 0, fmt.Errorf("daemon: socket owner: %w", err)
+		}
+		id = u.Uid
+	}
+	return strconv.Atoi(id)
+}
+
+// zapLevel maps fail2ban's level names onto zap's.
+func zapLevel(name string) (zap.AtomicLevel, string, error) {
+	up := strings.ToUpper(name)
+	var l zapcore.Level
+	switch up {
+	case "CRITICAL", "ERROR":
+		l = zapcore.ErrorLevel
+	case "WARNING", "WARN", "NOTICE":
+		l = zapcore.WarnLevel
+	case "INFO":
+		l = zapcore.InfoLevel
+	case "DEBUG", "TRACEDEBUG", "HEAVYDEBUG":
+		l = zapcore.DebugLevel
+	default:
+		return zap.AtomicLevel{}, "", fmt.Errorf("%w: log.level %q", config.ErrInvalid, name)
+	}
+	return zap.NewAtomicLevelAt(l), up, nil
+}
+
+func newLogger(format string, level zap.AtomicLevel) (*zap.Logger, error) {
+	var c zap.Config
+	if format == "json" {
+		c = zap.NewProductionConfig()
+	} else {
+		c = zap.NewDevelopmentConfig()
+		c.Development = false
+		c.DisableStacktrace = true
+		c.EncoderConfig.EncodeTime = zapcore.TimeEncoderOfLayout(time.RFC3339)
+	}
+	c.Level = level
+	c.Sampling = nil
+	c.OutputPaths = []string{"stderr"}
+	l, err := c.Build()
+	if err != nil {
+		return nil, fmt.Errorf("daemon: logger: %w", err)
+	}
+	return l, nil
+}

@@ -1,0 +1,181 @@
+// Package server is banserver's socket side: it accepts connections on the
+// Unix socket, frames and decodes fail2ban's pickled commands with package
+// protocol, dispatches them to the jail manager, and writes the pickled
+// replies. It joins protocol (bytes and Python objects) and jail (addresses
+// and time); neither knows the other.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/banserver/banserver/actions"
+	"github.com/banserver/banserver/jail"
+	"github.com/banserver/banserver/protocol"
+)
+
+// ErrServerClosed is returned by Serve after Shutdown or a `stop` command.
+var ErrServerClosed = errors.New("server: closed")
+
+// Version is what the `version` command answers.
+const Version = "banserver 0.1.0"
+
+// Options configure a Server.
+type Options struct {
+	Jails   *jail.Manager
+	Actions *actions.Registry
+	Queue   *actions.Queue // may be nil; its failure count shows in server-status
+	Log     *zap.Logger
+	// Level is the logger's level, changed by `set loglevel`.
+	Level zap.AtomicLevel
+	// LevelName is the initial fail2ban level name (INFO, DEBUG, ...).
+	LevelName string
+	// MaxMessage caps one framed message in bytes.
+	MaxMessage int
+	// IdleTimeout closes connections that send nothing for this long; 0: never.
+	IdleTimeout time.Duration
+	// Stop is called once, after the reply to a `stop` command is written.
+	Stop func()
+}
+
+// Server serves fail2ban's protocol.
+type Server struct {
+	o Options
+
+	mu        sync.Mutex // guards levelName
+	levelName string
+
+	stopOnce sync.Once
+}
+
+// New returns a Server.
+func New(o Options) *Server {
+	if o.Log == nil {
+		o.Log = zap.NewNop()
+	}
+	if o.MaxMessage <= 0 {
+		o.MaxMessage = 64 << 10
+	}
+	if o.LevelName == "" {
+		o.LevelName = "INFO"
+	}
+	return &Server{o: o, levelName: o.LevelName}
+}
+
+// Serve accepts connections on ln until ctx ends, serving each on its own
+// goroutine. It returns nil when ctx is cancelled; connections still open
+// are closed. The caller owns ln's socket file.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	var tempDelay time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				wg.Wait()
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+				// Out of file descriptors or similar: back off rather than spin,
+				// as net/http does.
+				if tempDelay == 0 {
+					tempDelay = 5 * time.Millisecond
+				} else if tempDelay *= 2; tempDelay > time.Second {
+					tempDelay = time.Second
+				}
+				s.o.Log.Warn("accept", zap.Error(err), zap.Duration("retry_in", tempDelay))
+				time.Sleep(tempDelay)
+				continue
+			}
+			wg.Wait()
+			return fmt.Errorf("server: accept: %w", err)
+		}
+		tempDelay = 0
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.serveConn(ctx, c)
+		}()
+	}
+}
+
+// serveConn answers the commands of one connection until it closes, sends
+// the close command, idles out, or ctx ends.
+func (s *Server) serveConn(ctx context.Context, c net.Conn) {
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	r := protocol.NewReader(c, s.o.MaxMessage)
+	var out []byte
+	for {
+		if s.o.IdleTimeout > 0 {
+			c.SetReadDeadline(time.Now().Add(s.o.IdleTimeout))
+		}
+		msg, err := r.ReadMessage()
+		if err != nil {
+			if errors.Is(err, protocol.ErrTooLarge) {
+				out, _ = protocol.AppendReply(out[:0], protocol.ReplyProtocol, 1, &protocol.Exception{
+					Class: "builtins.ValueError",
+					Args:  []any{fmt.Sprintf("message larger than %d bytes", s.o.MaxMessage)},
+				})
+				if _, err := c.Write(out); err != nil {
+					return
+				}
+				continue
+			}
+			// EOF, the close command, an idle timeout, or shutdown.
+			return
+		}
+		var stop bool
+		out, stop = s.handle(out[:0], msg)
+		if _, err := c.Write(out); err != nil {
+			return
+		}
+		if stop {
+			// Only now: the client that said `stop` waits for its reply.
+			s.stopOnce.Do(func() {
+				if s.o.Stop != nil {
+					s.o.Stop()
+				}
+			})
+			return
+		}
+	}
+}
+
+// handle decodes one message, runs it, and appends the framed reply to dst.
+// stop reports a `stop` command: the daemon shuts down after the reply.
+func (s *Server) handle(dst, msg []byte) (out []byte, stop bool) {
+	items, proto, err := protocol.Decode(msg)
+	if err != nil {
+		// fail2ban answers a message it cannot load with a bare pickled
+		// string "ERROR: ..." rather than a (1, exception) tuple; clients
+		// expect that shape.
+		s.o.Log.Warn("refused message", zap.Error(err), zap.Int("bytes", len(msg)))
+		return protocol.AppendLoadError(dst, proto, err), false
+	}
+	res, err := s.Dispatch(items)
+	if err != nil {
+		out, err = protocol.AppendReply(dst, proto, 1, toException(err))
+	} else {
+		out, err = protocol.AppendReply(dst, proto, 0, res.value)
+	}
+	if err != nil {
+		// A result we cannot encode is a bug of ours; say so rather than hang the client.
+		s.o.Log.Error("encode reply", zap.Error(err))
+		out, _ = protocol.AppendReply(dst[:0], proto, 1, &protocol.Exception{Class: "builtins.Exception", Args: []any{"internal error: " + err.Error()}})
+	}
+	return out, res.stop
+}
