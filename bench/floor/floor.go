@@ -13,7 +13,7 @@ import (
 	"os"
 	"sync"
 
-	protocol "github.com/banserver/banserver/bench/internal/protoshim"
+	"github.com/banserver/banserver/protocol"
 )
 
 // maxMessage caps one request, as a real server would; requests past it

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	protocol "github.com/banserver/banserver/bench/internal/protoshim"
+	"github.com/banserver/banserver/protocol"
 )
 
 func serve(t *testing.T) string {

@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	protocol "github.com/banserver/banserver/bench/internal/protoshim"
+	"github.com/banserver/banserver/protocol"
 )
 
 // Mode says how clients use connections.

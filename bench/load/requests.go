@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 
-	protocol "github.com/banserver/banserver/bench/internal/protoshim"
+	"github.com/banserver/banserver/protocol"
 )
 
 // Commands the generator can send.
@@ -75,8 +75,11 @@ func BuildRequests(cmd, jail string, pool int) ([][]byte, error) {
 	default:
 		return nil, fmt.Errorf("%w: unknown command %q", ErrBadConfig, cmd)
 	}
-	reqs := make([][]byte, n)
-	for i := range reqs {
+	// One backing buffer for all requests: a million-address pool is one
+	// allocation, and neighbouring requests share cache lines.
+	ends := make([]int, n)
+	buf := make([]byte, 0, n*64)
+	for i := range ends {
 		c := cmd
 		if cmd == CmdMix {
 			switch i % 10 {
@@ -98,11 +101,18 @@ func BuildRequests(cmd, jail string, pool int) ([][]byte, error) {
 		case CmdPing:
 			args = []any{"ping"}
 		}
-		b, err := protocol.AppendRequest(nil, requestProto, args)
-		if err != nil {
+		var err error
+		if buf, err = protocol.AppendRequest(buf, requestProto, args); err != nil {
 			return nil, fmt.Errorf("load: encode %s: %w", c, err)
 		}
-		reqs[i] = b
+		// Offsets now, slices at the end: buf may still move as it grows.
+		ends[i] = len(buf)
+	}
+	reqs := make([][]byte, n)
+	start := 0
+	for i, end := range ends {
+		reqs[i] = buf[start:end:end]
+		start = end
 	}
 	return reqs, nil
 }
