@@ -96,3 +96,11 @@ func TestPercentileAgainstSort(t *testing.T) {
 		t.Errorf("merged count/min/max %d/%v/%v, want %d/%v/%v", a.Count(), a.Min(), a.Max(), all.Count(), all.Min(), all.Max())
 	}
 }
+
+func BenchmarkHistogramRecord(b *testing.B) {
+	var h Histogram
+	d := 37 * time.Microsecond
+	for i := 0; b.Loop(); i++ {
+		h.Record(d + time.Duration(i&1023))
+	}
+}
