@@ -32,15 +32,13 @@ func Listen(o SocketOptions) (*net.UnixListener, error) {
 	if err := os.MkdirAll(filepath.Dir(o.Path), 0o755); err != nil {
 		return nil, fmt.Errorf("server: socket directory: %w", err)
 	}
+	if fi, err := os.Lstat(o.Path); err == nil && fi.Mode()&os.ModeSocket == 0 {
+		// Not a socket: someone else's file, not ours to delete.
+		return nil, fmt.Errorf("server: %s exists and is not a socket", o.Path)
+	}
 	if c, err := net.DialTimeout("unix", o.Path, time.Second); err == nil {
 		c.Close()
 		return nil, fmt.Errorf("%w: %s", ErrInUse, o.Path)
-	} else if !errors.Is(err, os.ErrNotExist) && !errors.Is(err, syscall.ECONNREFUSED) {
-		// Something is at the path but it is not a socket we can reach: say so
-		// rather than delete what may be someone else's file.
-		if fi, serr := os.Lstat(o.Path); serr == nil && fi.Mode()&os.ModeSocket == 0 {
-			return nil, fmt.Errorf("server: %s exists and is not a socket", o.Path)
-		}
 	}
 	if err := os.Remove(o.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("server: remove stale socket: %w", err)

@@ -1,0 +1,68 @@
+# banserver: `make run` starts the daemon on its embedded default config;
+# `make test` installs what the tests need (as root, from Debian) and runs them.
+
+GO        ?= go
+BIN       := bin
+SOCKET    ?= /run/ban.sock
+FUZZTIME  ?= 5s
+# Debian packages the tests use as real peers: fail2ban (fail2ban-client and
+# fail2ban-server as the reference), nftables and iproute2 (kernel tests),
+# php-cli and phpunit (the PHP client), python3 (pickle interop).
+DEB_PKGS  := fail2ban python3 nftables iproute2 php-cli phpunit
+
+# Fuzz targets and their packages, run briefly by `make test`, longer by `make fuzz`.
+FUZZ_TARGETS := protocol:FuzzReadMessage protocol:FuzzDecode protocol:FuzzDecodeReply protocol:FuzzParseCommand
+
+.PHONY: all build run test deps vet fuzz fuzz-short bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+run: build
+	$(BIN)/banserver --socket $(SOCKET)
+
+# deps installs the Debian packages the tests need when running as root and
+# one is missing; as another user it only says what is missing (those tests
+# then skip outside CI and fail in CI).
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing:$$missing"; \
+			export DEBIAN_FRONTEND=noninteractive; \
+			apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+		else \
+			echo "not root; missing Debian packages:$$missing"; \
+		fi; \
+	fi
+	@# fail2ban's package enables its own service; the tests start their own servers.
+	@if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet fail2ban 2>/dev/null; then systemctl stop fail2ban || true; fi
+
+vet:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+test: deps vet build fuzz-short
+	$(GO) test -race -count=1 ./...
+
+fuzz-short:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
+		out=$$($(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) ./$$pkg 2>&1) || \
+			{ echo "$$out" | tail -40; exit 1; }; \
+	done
+
+fuzz:
+	$(MAKE) fuzz-short FUZZTIME=2m
+
+bench: build
+	bash bench/run.sh
+
+clean:
+	rm -rf $(BIN)
