@@ -106,8 +106,10 @@ var durationUnits = map[string]float64{
 // groups side by side or space separated, which add up ("1h30m", "1h 30m",
 // "1d12h", "1h 30" = 3630s), and explicit + or - between groups
 // ("1year-6mo"). fail2ban evaluates the rewritten text as Python; this is a
-// small parser for the same language minus the rest of Python. Anything
-// else yields ErrInvalidValue. The result is seconds as a time.Duration.
+// small parser for the same language minus the rest of Python, including
+// its accidents: "1h days" (which multiplies) and "2m." (a float glued to
+// the unit's factor) are refused. Anything refused yields ErrInvalidValue.
+// The result is seconds as a time.Duration.
 func ParseDuration(s string) (time.Duration, error) {
 	bad := fmt.Errorf("%w: duration %q", ErrInvalidValue, s)
 	i, n := 0, len(s)
@@ -118,53 +120,82 @@ func ParseDuration(s string) (time.Duration, error) {
 	}
 	total := 0.0
 	terms := 0
+	// What the previous group left for str2seconds' digit-space-digit
+	// join: whether it had a unit, whether its rewritten text ends in a
+	// digit, and whether that digit was already eaten by a join from the
+	// left (the regexp's matches do not overlap, so "1 2 3" is an error).
+	unit, endDigit, eaten := false, false, false
 	for {
+		ws := i
 		skipSpace()
 		if i == n {
 			break
 		}
 		sign := 1.0
+		joined := false
 		if s[i] == '+' || s[i] == '-' {
-			if s[i] == '-' {
-				sign = -1
+			// A binary operator, then any unary ones ("1--2", "+-1"), as
+			// Python reads them.
+			for i < n && (s[i] == '+' || s[i] == '-') {
+				if s[i] == '-' {
+					sign = -sign
+				}
+				i++
+				skipSpace()
 			}
-			i++
-			skipSpace()
-		} else if terms > 0 && !isDigit(s[i]) && s[i] != '.' {
-			return 0, bad
+		} else if terms > 0 {
+			// Groups add up only where str2seconds joins them: a digit
+			// after a space ("1 2") or after a unit ("1h30"); "1..5",
+			// "1 .5" and "5. 1" are Python syntax errors.
+			if !isDigit(s[i]) || !(unit || i > ws) || !endDigit || eaten {
+				return 0, bad
+			}
+			joined = true
 		}
 		// number: digits [. digits] | . digits
 		start := i
 		for i < n && isDigit(s[i]) {
 			i++
 		}
+		intDigits := i > start
 		if i < n && s[i] == '.' {
 			i++
 			fs := i
 			for i < n && isDigit(s[i]) {
 				i++
 			}
-			if i == fs {
+			// Python takes "1." and ".5" but not "."; and a unit right
+			// after "." is not preceded by a digit or space, so str2seconds
+			// leaves it alone and eval fails.
+			if i == fs && (!intDigits || (i < n && isLetter(s[i]))) {
 				return 0, bad
 			}
 		}
 		if i == start {
 			return 0, bad
 		}
+		if lit := s[start:i]; len(lit) > 1 && lit[0] == '0' && !strings.Contains(lit, ".") && strings.Trim(lit, "0") != "" {
+			return 0, bad // Python 3 refuses "0600": leading zeros in an int
+		}
 		num, err := strconv.ParseFloat(s[start:i], 64)
 		if err != nil {
 			return 0, bad
 		}
+		numEnd := i
 		skipSpace()
 		ls := i
 		for i < n && isLetter(s[i]) {
 			i++
 		}
+		if i == ls {
+			i = numEnd // no unit: leave the spaces to separate the next group
+		}
 		if i < n && s[i] == '_' { // \b in the Python regexp: "_" is a word character
 			return 0, bad
 		}
 		mult := 1.0
-		if i > ls {
+		unit = i > ls
+		if unit {
 			u, ok := durationUnits[strings.ToLower(s[ls:i])]
 			if !ok {
 				return 0, bad
@@ -173,6 +204,8 @@ func ParseDuration(s string) (time.Duration, error) {
 		}
 		total += sign * num * mult
 		terms++
+		endDigit = unit || isDigit(s[numEnd-1])
+		eaten = joined && !unit && numEnd-start == 1
 	}
 	if terms == 0 {
 		return 0, bad
