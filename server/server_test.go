@@ -64,6 +64,11 @@ type daemon struct {
 // start runs a server on a fresh socket with the given jails.
 func start(t *testing.T, o server.Options, jails ...jail.Config) *daemon {
 	t.Helper()
+	return startTB(t, o, jails...)
+}
+
+func startTB(t testing.TB, o server.Options, jails ...jail.Config) *daemon {
+	t.Helper()
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "ban.sock")
 	reg := actions.NewRegistry(actions.Log{L: zap.NewNop()})
