@@ -1537,5 +1537,8 @@ func (m *machine) reduce(at int) error {
 		}
 		return malformed("_codecs.encode of unexpected arguments at %d", at)
 	}
+	if items == nil {
+		items = emptyItems[:0:0]
+	}
 	return m.push(entry{kind: kExc, depth: args.depth, v: &Exception{Class: c.module + "." + c.name, Args: items}})
 }
