@@ -35,6 +35,10 @@ const (
 // maxReply caps a reply; the benchmark's replies are tens of bytes.
 const maxReply = 1 << 20
 
+// refusedBackoff is how long a persistent client waits after a refused
+// connect before it dials again.
+const refusedBackoff = time.Millisecond
+
 // closeMsg ends a session politely, as fail2ban's CSocket.close does.
 var closeMsg = []byte(protocol.CloseCommand + protocol.EndCommand)
 
@@ -220,6 +224,15 @@ func (w *worker) loop() {
 		}
 		if err != nil {
 			w.fail(err)
+			if w.r.cfg.Mode == Persistent && IsRefused(err) {
+				// A persistent client that cannot get in waits a little
+				// before dialling again, as a real one would: spinning
+				// would steal the CPU the server needs to drain its
+				// backlog (fail2ban's is 1) and turn one refusal into
+				// thousands. Connect clients do not wait: a PHP worker
+				// fails that request and moves on to the next.
+				time.Sleep(refusedBackoff)
+			}
 			continue
 		}
 		w.hist.Record(time.Since(t0))
@@ -228,7 +241,7 @@ func (w *worker) loop() {
 
 // persistent sends req on the worker's connection, dialling it if needed.
 // A refused dial is counted by the caller and not retried here: the next
-// request dials again, so a server that refuses shows as refusals.
+// request dials again, so every refusal shows in the result.
 func (w *worker) persistent(req []byte) error {
 	if w.conn == nil {
 		if err := w.dial(); err != nil {
