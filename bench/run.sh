@@ -12,8 +12,10 @@
 # duration, so the script ends by itself (a few minutes on 2 cores).
 #
 # Environment knobs:
-#   N_OURS=200000  requests per workload for floor and banserver
-#   N_F2B=40000    requests per workload for fail2ban (about 8,000/s)
+#   N_OURS=100000  requests per workload and round for floor and banserver
+#   N_F2B=20000    requests per workload and round for fail2ban (about 8,000/s)
+#   ROUNDS=3       rounds of every workload; the table shows each cell's
+#                  median-rate round, which a shared machine needs
 #   MAX_RUN=20s    wall-time cap on any one workload
 #   POOL=50000     distinct addresses (IPv4 documentation ranges, then 2001:db8::/32);
 #                  below banserver's default cap on tracked addresses (100,000),
@@ -24,8 +26,9 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-N_OURS=${N_OURS:-200000}
-N_F2B=${N_F2B:-40000}
+N_OURS=${N_OURS:-100000}
+N_F2B=${N_F2B:-20000}
+ROUNDS=${ROUNDS:-3}
 MAX_RUN=${MAX_RUN:-20s}
 POOL=${POOL:-50000}
 WARMUP=${WARMUP:-2000}
@@ -183,45 +186,71 @@ WORKLOADS=(
 	"ping x8 persistent|-cmd ping -clients 8 -mode persistent"
 )
 
-# run_workloads SERVER N: every workload against $SOCK, JSON into out/.
-run_workloads() {
-	local server=$1 n=$2 i name flags
-	for i in "${!WORKLOADS[@]}"; do
-		name=${WORKLOADS[$i]%%|*}
-		flags=${WORKLOADS[$i]#*|}
-		log "  $server: $name ($n requests, at most $MAX_RUN)"
-		# shellcheck disable=SC2086 # flags are words on purpose
-		"$BIN/banbench" -socket "$SOCK" $flags -jail api -pool "$POOL" \
-			-n "$n" -duration "$MAX_RUN" -warmup "$WARMUP" -json -label "$server" \
-			>"$TMP/out/$server.$i.json" 2>>"$TMP/out/$server.err" || true
-	done
+# run_one SERVER SOCKET N I R: workload I, round R, against one server;
+# JSON into out/SERVER.I.R.json.
+run_one() {
+	local server=$1 sock=$2 n=$3 i=$4 r=$5 name flags
+	name=${WORKLOADS[$i]%%|*}
+	flags=${WORKLOADS[$i]#*|}
+	log "  round $r, $name: $server ($n requests, at most $MAX_RUN)"
+	# shellcheck disable=SC2086 # flags are words on purpose
+	"$BIN/banbench" -socket "$sock" $flags -jail api -pool "$POOL" \
+		-n "$n" -duration "$MAX_RUN" -warmup "$WARMUP" -json -label "$server" \
+		>"$TMP/out/$server.$i.$r.json" 2>>"$TMP/out/$server.err" || true
 }
 
-log "floor"
-start_floor
-run_workloads floor "$N_OURS"
-stop_pid "$SERVER_PID"
+# pick_median SERVER I: copy the round with the median rate to
+# out/SERVER.I.json, the file the table reads.
+pick_median() {
+	local server=$1 i=$2 f rates=()
+	for f in "$TMP/out/$server.$i".*.json; do
+		[[ -s $f ]] || continue
+		rates+=("$(sed -n 's/.*"rate":\([0-9.e+-]*\).*/\1/p' "$f") $f")
+	done
+	((${#rates[@]})) || return 0
+	f=$(printf '%s\n' "${rates[@]}" | sort -g | sed -n "$(((${#rates[@]} + 1) / 2))p" | cut -d' ' -f2-)
+	cp "$f" "$TMP/out/$server.$i.json"
+}
 
+# All servers stay up for the whole run and every workload visits them back
+# to back: idle servers cost nothing, and whatever else loads the machine
+# (a shared 2-core box) then weighs on the three columns alike instead of
+# on whichever server happened to run during a compile.
+log "starting servers"
+start_floor
+FLOOR_SOCK=$SOCK
+BAN_SOCK=""
 if ((HAVE_BANSERVER)); then
-	log "banserver"
 	if start_banserver; then
-		run_workloads banserver "$N_OURS"
+		BAN_SOCK=$SOCK
 	else
 		HAVE_BANSERVER=0
 	fi
-	stop_pid "$SERVER_PID"
 fi
-
 if ((HAVE_F2B)); then
-	log "fail2ban-server"
-	if start_fail2ban; then
-		run_workloads fail2ban "$N_F2B"
-	else
+	if ! start_fail2ban; then
 		log "fail2ban-server did not come up"
 		HAVE_F2B=0
 	fi
-	stop_fail2ban
 fi
+
+for ((r = 1; r <= ROUNDS; r++)); do
+	for i in "${!WORKLOADS[@]}"; do
+		run_one floor "$FLOOR_SOCK" "$N_OURS" "$i" "$r"
+		if ((HAVE_BANSERVER)); then run_one banserver "$BAN_SOCK" "$N_OURS" "$i" "$r"; fi
+		if ((HAVE_F2B)); then run_one fail2ban "$F2B_SOCK" "$N_F2B" "$i" "$r"; fi
+	done
+done
+for i in "${!WORKLOADS[@]}"; do
+	for s in floor banserver fail2ban; do
+		pick_median "$s" "$i"
+	done
+done
+
+for pid in "${PIDS[@]}"; do
+	stop_pid "$pid"
+done
+stop_fail2ban
 
 # ---------------------------------------------------------------- table
 
@@ -343,7 +372,8 @@ MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 	echo "- fail2ban: $( ((HAVE_F2B)) && fail2ban-server -V 2>/dev/null | head -1 || echo 'not run')"
 	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "- commit: $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-	echo "- requests per workload: $N_OURS (floor, banserver), $N_F2B (fail2ban); each run capped at $MAX_RUN; $WARMUP warm-up requests first; pool of $POOL addresses; log level $LOGLEVEL for both daemons"
+	echo "- requests per workload and round: $N_OURS (floor, banserver), $N_F2B (fail2ban); each run capped at $MAX_RUN after $WARMUP warm-up requests; $ROUNDS rounds, median shown; pool of $POOL addresses; log level $LOGLEVEL for both daemons"
+	echo "- load average when the table was written: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine shows here)"
 	echo
 	echo "## Throughput"
 	echo
@@ -357,7 +387,11 @@ MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 ## How to read it
 
 - **Rate** is replies received per second over the whole run, all clients
-  together; refused connects and failed requests are not in it.
+  together; refused connects and failed requests are not in it. Each cell
+  is the round with the median rate (latencies and refusals are from that
+  same round); servers take turns within a round, so load from elsewhere
+  falls on all columns alike. Figures from a shared 2-core machine move
+  by tens of percent between runs: compare ratios within one table.
 - **floor** is `cmd/banfloor`: it frames each request and writes back a
   constant `(0, 1)`. It does no work, so its rate is what the Unix socket,
   the scheduler and the load generator itself allow on this machine. The
