@@ -215,12 +215,13 @@ func (m *Manager) Attempt(name string, addr netip.Addr, msgs []string) (int, err
 		return 0, nil
 	}
 	now := m.now()
+	ns := now.UnixNano()
 	j.mu.Lock()
 	switch {
 	case j.removed:
 		j.mu.Unlock()
 		return 0, unknownJail(name)
-	case j.idle || m.ignoredLocked(j, addr):
+	case j.idle || m.ignoredLocked(j, addr, ns):
 		j.mu.Unlock()
 		return 0, nil
 	}
@@ -229,7 +230,7 @@ func (m *Manager) Attempt(name string, addr netip.Addr, msgs []string) (int, err
 		return 1, nil
 	}
 	j.failTotal++
-	ban, matches := m.fails.record(j, addr, now.UnixNano(), max(len(msgs), 1), msgs, j.cfg.MaxRetry, int64(j.cfg.FindTime))
+	ban, matches := m.fails.record(j, addr, ns, max(len(msgs), 1), msgs, j.cfg.MaxRetry, int64(j.cfg.FindTime))
 	if !ban {
 		j.mu.Unlock()
 		return 1, nil

@@ -13,9 +13,11 @@
 // addresses cannot grow memory without bound; an evicted address simply
 // starts counting from zero again. Each entry keeps the times of its last
 // maxretry failures (exact sliding window), so maxretry is capped at
-// MaxRetryLimit; an entry costs about 300 bytes plus 8 bytes per remembered
-// failure beyond 8. Live bans are not capped: they are what the jail is for,
-// and each one expires after bantime.
+// MaxRetryLimit; an entry costs 336 bytes plus its map slot (about 400 in
+// all, so about 40 MB at the default cap), plus 8 bytes per remembered
+// failure when maxretry exceeds 8. The failure messages an entry keeps are
+// the caller's strings, at most 10 per entry. Live bans are not capped:
+// they are what the jail is for, and each one expires after bantime.
 //
 // # Semantics
 //

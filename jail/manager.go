@@ -235,6 +235,11 @@ func (m *Manager) Add(cfg Config) error {
 	if err := checkBanTime(cfg.BanTime); err != nil {
 		return err
 	}
+	for _, p := range cfg.IgnoreIP {
+		if !p.IsValid() || p.Addr().Zone() != "" {
+			return fmt.Errorf("%w: ignoreip %v", ErrInvalidAddress, p)
+		}
+	}
 	j := &jail{
 		name: cfg.Name,
 		bans: make(map[netip.Addr]*banEntry),
@@ -478,7 +483,7 @@ func (m *Manager) Ignored(name string, addr netip.Addr) (bool, error) {
 	}
 	var ign bool
 	err = m.locked(name, func(j *jail) error {
-		ign = addr.IsLoopback() || m.ignoredLocked(j, addr)
+		ign = addr.IsLoopback() || m.ignoredLocked(j, addr, m.now().UnixNano())
 		return nil
 	})
 	return ign, err
@@ -516,9 +521,9 @@ func (j *jail) addIgnore(p netip.Prefix) {
 	}
 }
 
-// ignoredLocked reports whether addr is ignored by ignoreip or ignoreself;
-// j.mu is held.
-func (m *Manager) ignoredLocked(j *jail, addr netip.Addr) bool {
+// ignoredLocked reports whether addr is ignored by ignoreip or ignoreself
+// at now (unix nanoseconds); j.mu is held.
+func (m *Manager) ignoredLocked(j *jail, addr netip.Addr, now int64) bool {
 	if _, ok := j.ignoreSet[addr]; ok {
 		return true
 	}
@@ -527,7 +532,7 @@ func (m *Manager) ignoredLocked(j *jail, addr netip.Addr) bool {
 			return true
 		}
 	}
-	return j.cfg.IgnoreSelf && m.isSelf(addr)
+	return j.cfg.IgnoreSelf && m.isSelf(addr, now)
 }
 
 // checkAddr normalises an address handed to the Manager: mapped IPv4
@@ -550,8 +555,7 @@ type selfAddrs struct {
 	addrs []netip.Addr
 }
 
-func (m *Manager) isSelf(addr netip.Addr) bool {
-	now := m.now().UnixNano()
+func (m *Manager) isSelf(addr netip.Addr, now int64) bool {
 	s := m.self.cur.Load()
 	if s == nil || now-s.at >= int64(selfTTL) || now < s.at {
 		s = m.self.refresh(m.selfFn, now, false)

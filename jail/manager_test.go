@@ -570,6 +570,7 @@ func TestErrors(t *testing.T) {
 		{name: "unknown stop", err: f.m.Stop("nope"), want: ErrUnknownJail},
 		{name: "unknown set", err: f.m.SetIdle("nope", true), want: ErrUnknownJail},
 		{name: "invalid prefix", err: f.m.AddIgnore("j", netip.Prefix{}), want: ErrInvalidAddress},
+		{name: "invalid prefix in Add", err: f.m.Add(Config{Name: "y", IgnoreIP: []netip.Prefix{{}}}), want: ErrInvalidAddress},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
