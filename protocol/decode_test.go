@@ -250,3 +250,43 @@ func TestDecodeRawUnicodeMatchesPython(t *testing.T) {
 		}
 	}
 }
+
+// TestProtoOnError: the server answers a refused message in the client's
+// protocol, so the protocol must survive the error.
+func TestProtoOnError(t *testing.T) {
+	tests := []struct {
+		name string
+		msg  string
+		want int
+	}{
+		{"refused opcode after PROTO 4", "\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00]\xff.", 4},
+		{"truncated PROTO 2", "\x80\x02]", 2},
+		{"no PROTO", "(lV", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := Check([]byte(tc.msg))
+			_, dp, derr := Decode([]byte(tc.msg))
+			if err == nil || derr == nil || p != tc.want || dp != tc.want {
+				t.Fatalf("Check = %d, %v; Decode = %d, %v; want proto %d and errors", p, err, dp, derr, tc.want)
+			}
+		})
+	}
+}
+
+// TestDecodeAllocs guards the hot path's allocation count: one string for
+// all str items, the list, its items and one box per item.
+func TestDecodeAllocs(t *testing.T) {
+	msg := []byte(attemptMsg)
+	n := testing.AllocsPerRun(100, func() {
+		if _, _, err := Decode(msg); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n > 9 {
+		t.Errorf("Decode of the attempt allocates %v times, want <= 9", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _ = Check(msg) }); n != 0 {
+		t.Errorf("Check allocates %v times", n)
+	}
+}
