@@ -28,20 +28,29 @@ type banHeap struct {
 
 func (b *banHeap) init() { b.kick = make(chan struct{}, 1) }
 
+// banEntries implements heap.Interface, keeping each entry's index current
+// so an unban can remove it in O(log n).
 type banEntries []*banEntry
 
-func (h banEntries) Len() int           { return len(h) }
+// Len implements heap.Interface.
+func (h banEntries) Len() int { return len(h) }
+
+// Less implements heap.Interface: earliest end first.
 func (h banEntries) Less(i, k int) bool { return h[i].end < h[k].end }
+
+// Swap implements heap.Interface.
 func (h banEntries) Swap(i, k int) {
 	h[i], h[k] = h[k], h[i]
 	h[i].index = i
 	h[k].index = k
 }
+// Push implements heap.Interface.
 func (h *banEntries) Push(x any) {
 	e := x.(*banEntry)
 	e.index = len(*h)
 	*h = append(*h, e)
 }
+// Pop implements heap.Interface.
 func (h *banEntries) Pop() any {
 	old := *h
 	e := old[len(old)-1]
@@ -455,8 +464,10 @@ type invalidAddrError struct {
 	addr netip.Addr
 }
 
+// Error implements error.
 func (e *invalidAddrError) Error() string {
 	return ErrInvalidAddress.Error() + ": " + e.what + " " + e.addr.String()
 }
 
+// Unwrap lets errors.Is(err, ErrInvalidAddress) succeed.
 func (e *invalidAddrError) Unwrap() error { return ErrInvalidAddress }

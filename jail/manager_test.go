@@ -876,3 +876,46 @@ func TestEventsGolden(t *testing.T) {
 		t.Fatalf("events differ from %s:\ngot:\n%swant:\n%s", golden, sb.String(), want)
 	}
 }
+
+func TestSelfAddrsCache(t *testing.T) {
+	var calls int
+	self := []netip.Addr{mustAddr("::ffff:198.51.100.5")} // mapped: must still match
+	f := newFixture(t, Options{SelfAddrs: func() []netip.Addr { calls++; return self }})
+	f.add(t, Config{Name: "j", IgnoreSelf: true})
+	a := mustAddr("198.51.100.5")
+	tests := []struct {
+		name      string
+		advance   time.Duration
+		refresh   bool
+		wantCalls int
+	}{
+		{name: "first use reads", wantCalls: 1},
+		{name: "cached within five minutes", advance: 5*time.Minute - time.Second, wantCalls: 1},
+		{name: "reread after five minutes", advance: time.Second, wantCalls: 2},
+		{name: "RefreshSelf rereads now", refresh: true, wantCalls: 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f.clk.Advance(tt.advance)
+			if tt.refresh {
+				f.m.RefreshSelf()
+			}
+			if n, _ := f.m.Attempt("j", a, nil); n != 0 {
+				t.Fatal("own address counted")
+			}
+			if calls != tt.wantCalls {
+				t.Fatalf("SelfAddrs called %d times, want %d", calls, tt.wantCalls)
+			}
+		})
+	}
+}
+
+func TestDefaultSelfAddrs(t *testing.T) {
+	// The default reads the interfaces; loopback is always among them
+	// where the host has one, and nothing may come back mapped or zoned.
+	for _, a := range interfaceAddrs() {
+		if a.Is4In6() || a.Zone() != "" {
+			t.Fatalf("interface address %v not normalised", a)
+		}
+	}
+}
