@@ -44,12 +44,14 @@ func (h banEntries) Swap(i, k int) {
 	h[i].index = i
 	h[k].index = k
 }
+
 // Push implements heap.Interface.
 func (h *banEntries) Push(x any) {
 	e := x.(*banEntry)
 	e.index = len(*h)
 	*h = append(*h, e)
 }
+
 // Pop implements heap.Interface.
 func (h *banEntries) Pop() any {
 	old := *h
