@@ -257,20 +257,13 @@ func (m *Manager) Attempt(name string, addr netip.Addr, msgs []string) (int, err
 // refused with ErrInvalidAddress (and then nothing is banned). An address
 // already banned has its ban prolonged to now+bantime if that ends later.
 func (m *Manager) BanIP(name string, addrs []netip.Addr) (int, error) {
-	norm := make([]netip.Addr, len(addrs))
-	for i, a := range addrs {
-		a, err := checkAddr(a)
-		if err == nil && a.IsLoopback() {
-			err = fmtInvalid("loopback", a)
-		}
-		if err != nil {
-			return 0, err
-		}
-		norm[i] = a
-	}
 	now := m.now()
 	n := 0
 	err := m.locked(name, func(j *jail) error {
+		norm, err := checkAddrs(addrs, true)
+		if err != nil {
+			return err
+		}
 		for _, a := range norm {
 			if e, ok := j.bans[a]; ok {
 				m.prolongLocked(e, now)
@@ -309,17 +302,13 @@ func (m *Manager) prolongLocked(e *banEntry, now time.Time) {
 // unless ifExists, fail2ban's default for unbanip without --report-absent;
 // the others are unbanned either way.
 func (m *Manager) UnbanIP(name string, addrs []netip.Addr, ifExists bool) (int, error) {
-	norm := make([]netip.Addr, len(addrs))
-	for i, a := range addrs {
-		a, err := checkAddr(a)
-		if err != nil {
-			return 0, err
-		}
-		norm[i] = a
-	}
 	n := 0
 	var missed []netip.Addr
 	err := m.locked(name, func(j *jail) error {
+		norm, err := checkAddrs(addrs, false)
+		if err != nil {
+			return err
+		}
 		for _, a := range norm {
 			if e, ok := j.bans[a]; ok {
 				m.unbanLocked(j, e)
@@ -382,14 +371,11 @@ func (m *Manager) unbanSome(j *jail, addrs []netip.Addr) int {
 
 // IsBanned reports whether addr is banned in the jail.
 func (m *Manager) IsBanned(name string, addr netip.Addr) (bool, error) {
-	addr, err := checkAddr(addr)
-	if err != nil {
-		return false, err
-	}
 	var banned bool
-	err = m.locked(name, func(j *jail) error {
+	err := m.locked(name, func(j *jail) error {
+		addr, err := checkAddr(addr)
 		_, banned = j.bans[addr]
-		return nil
+		return err
 	})
 	return banned, err
 }
@@ -454,6 +440,23 @@ func (m *Manager) Status(name string) (Status, error) {
 		return nil
 	})
 	return st, err
+}
+
+// checkAddrs normalises addrs with checkAddr, refusing loopback too when
+// noLoopback; the jail is checked first, as fail2ban looks it up first.
+func checkAddrs(addrs []netip.Addr, noLoopback bool) ([]netip.Addr, error) {
+	norm := make([]netip.Addr, len(addrs))
+	for i, a := range addrs {
+		a, err := checkAddr(a)
+		if err == nil && noLoopback && a.IsLoopback() {
+			err = fmtInvalid("loopback", a)
+		}
+		if err != nil {
+			return nil, err
+		}
+		norm[i] = a
+	}
+	return norm, nil
 }
 
 func fmtInvalid(what string, a netip.Addr) error {

@@ -477,12 +477,12 @@ func (m *Manager) SetActions(name string, names []string) error {
 // Ignored reports whether Attempt would skip addr in the jail: loopback,
 // ignoreip or (with ignoreself) one of this host's addresses.
 func (m *Manager) Ignored(name string, addr netip.Addr) (bool, error) {
-	addr, err := checkAddr(addr)
-	if err != nil {
-		return false, err
-	}
 	var ign bool
-	err = m.locked(name, func(j *jail) error {
+	err := m.locked(name, func(j *jail) error {
+		addr, err := checkAddr(addr)
+		if err != nil {
+			return err
+		}
 		ign = addr.IsLoopback() || m.ignoredLocked(j, addr, m.now().UnixNano())
 		return nil
 	})

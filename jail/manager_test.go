@@ -579,6 +579,18 @@ func TestErrors(t *testing.T) {
 			}
 		})
 	}
+	// The jail is looked up before the address is checked, as in fail2ban.
+	for _, err := range []error{
+		second(f.m.Attempt("nope", netip.Addr{}, nil)),
+		second(f.m.BanIP("nope", []netip.Addr{mustAddr("127.0.0.1")})),
+		second(f.m.UnbanIP("nope", []netip.Addr{{}}, false)),
+		second(f.m.IsBanned("nope", netip.Addr{})),
+		second(f.m.Ignored("nope", netip.Addr{})),
+	} {
+		if !errors.Is(err, ErrUnknownJail) {
+			t.Errorf("unknown jail with a bad address: %v", err)
+		}
+	}
 	_, err := f.m.Attempt("nope", mustAddr("192.0.2.1"), nil)
 	if name, ok := UnknownJailName(err); !ok || name != "nope" || !strings.Contains(err.Error(), `"nope"`) {
 		t.Fatalf("UnknownJailName(%v) = %q, %v", err, name, ok)
@@ -911,11 +923,13 @@ func TestSelfAddrsCache(t *testing.T) {
 }
 
 func TestDefaultSelfAddrs(t *testing.T) {
-	// The default reads the interfaces; loopback is always among them
-	// where the host has one, and nothing may come back mapped or zoned.
+	// The default reads the interfaces; whatever they hold, nothing may
+	// come back mapped or zoned, or ignoreself would never match.
 	for _, a := range interfaceAddrs() {
 		if a.Is4In6() || a.Zone() != "" {
 			t.Fatalf("interface address %v not normalised", a)
 		}
 	}
 }
+
+func second[T any](_ T, err error) error { return err }
