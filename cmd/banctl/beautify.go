@@ -1,0 +1,470 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/banserver/banserver/protocol"
+)
+
+// This file ports fail2ban 1.0.2's client/beautifier.py. Operators and
+// their scripts grep fail2ban-client's output, so the text must match it
+// byte for byte; compat/ proves it against the real fail2ban-client.
+
+// errBeautify marks a reply whose shape the beautifier cannot render; Python
+// would have raised inside Beautifier.beautify.
+var errBeautify = errors.New("banctl: reply does not fit the command")
+
+// beautify renders a successful reply to cmd as fail2ban-client prints it.
+// When the reply does not have the shape the command implies, it returns
+// errBeautify and the text fail2ban-client falls back to (the repr of the
+// partial message followed by the repr of the reply).
+func beautify(cmd []string, resp any) (string, error) {
+	out, partial, err := beautifyValue(cmd, resp)
+	if err != nil {
+		return pyRepr(partial) + pyRepr(resp), err
+	}
+	return pyStr(out), nil
+}
+
+// beautifyValue returns the value Python would print. On failure it also
+// returns the message as far as Python had built it, for the fallback.
+func beautifyValue(inC []string, resp any) (out, partial any, err error) {
+	arg := func(i int) string {
+		if i < len(inC) {
+			return inC[i]
+		}
+		return ""
+	}
+	if len(inC) == 0 {
+		return resp, resp, nil
+	}
+	switch inC[0] {
+	case "ping":
+		s, ok := resp.(string)
+		if !ok {
+			return nil, resp, errBeautify
+		}
+		return "Server replied: " + s, nil, nil
+	case "version":
+		return resp, nil, nil
+	case "start":
+		return "Jail started", nil, nil
+	case "stop":
+		if resp == nil {
+			if len(inC) == 1 {
+				return "Shutdown successful", nil, nil
+			}
+			return "Jail stopped", nil, nil
+		}
+		return resp, nil, nil
+	case "add":
+		return concat("Added jail ", resp)
+	case "flushlogs":
+		return concat("logs: ", resp)
+	case "echo":
+		items, ok := strItems(resp)
+		if !ok {
+			return nil, resp, errBeautify
+		}
+		return strings.Join(items, " "), nil, nil
+	case "status":
+		return beautifyStatus(inC, resp)
+	}
+	if len(inC) < 2 {
+		return resp, nil, nil
+	}
+	switch inC[1] {
+	case "syslogsocket":
+		return concat("Current syslog socket is:\n`- ", resp)
+	case "logtarget":
+		return concat("Current logging target is:\n`- ", resp)
+	case "loglevel":
+		name := resp
+		if n, ok := asInt(resp); ok {
+			name = levelName(n)
+		}
+		return "Current logging level is " + pyRepr(name), nil, nil
+	case "dbfile":
+		if resp == nil {
+			return "Database currently disabled", nil, nil
+		}
+		return concat("Current database file is:\n`- ", resp)
+	case "dbpurgeage":
+		if resp == nil {
+			return "Database currently disabled", nil, nil
+		}
+		n, ok := asInt(resp)
+		if !ok {
+			if f, isF := resp.(float64); isF {
+				n, ok = int64(f), true // %i truncates a float
+			}
+		}
+		if !ok {
+			return nil, "Current database purge age is:\n", errBeautify
+		}
+		return fmt.Sprintf("Current database purge age is:\n`- %dseconds", n), nil, nil
+	}
+	if len(inC) < 3 {
+		return resp, nil, nil
+	}
+	switch inC[2] {
+	case "logpath", "addlogpath", "dellogpath":
+		return treeList(resp, "No file is currently monitored", "Current monitored log file(s):\n")
+	case "logencoding":
+		return concat("Current log encoding is set to:\n", resp)
+	case "journalmatch", "addjournalmatch", "deljournalmatch":
+		items, ok := seq(resp)
+		if !ok {
+			return nil, resp, errBeautify
+		}
+		if len(items) == 0 {
+			return "No journal match filter set", nil, nil
+		}
+		parts := make([]string, 0, len(items))
+		for _, it := range items {
+			words, ok := strItems(it)
+			if !ok {
+				return nil, "Current match filter:\n", errBeautify
+			}
+			parts = append(parts, strings.Join(words, " "))
+		}
+		return "Current match filter:\n" + strings.Join(parts, " + "), nil, nil
+	case "datepattern":
+		const head = "Current date pattern set to: "
+		if resp == nil {
+			return head + "Not set/required", nil, nil
+		}
+		items, ok := seq(resp)
+		if !ok || len(items) == 0 {
+			return nil, head, errBeautify
+		}
+		if items[0] == nil {
+			if len(items) < 2 {
+				return nil, head, errBeautify
+			}
+			return head + pyStr(items[1]), nil, nil
+		}
+		// "%s (%s)" % response needs exactly a 2-tuple.
+		if t, isT := resp.(protocol.Tuple); !isT || len(t) != 2 {
+			return nil, head, errBeautify
+		}
+		return head + pyStr(items[0]) + " (" + pyStr(items[1]) + ")", nil, nil
+	case "ignoreip", "addignoreip", "delignoreip":
+		return treeList(resp, "No IP address/network is ignored", "These IP addresses/networks are ignored:\n")
+	case "failregex", "addfailregex", "delfailregex",
+		"ignoreregex", "addignoreregex", "delignoreregex":
+		items, ok := strItems(resp)
+		if !ok {
+			return nil, resp, errBeautify
+		}
+		if len(items) == 0 {
+			return "No regular expression is defined", nil, nil
+		}
+		var b strings.Builder
+		b.WriteString("The following regular expression are defined:\n")
+		for i, l := range items {
+			prefix := "|- "
+			if i == len(items)-1 {
+				prefix = "`- "
+			}
+			fmt.Fprintf(&b, "%s[%d]: %s", prefix, i, l)
+			if i < len(items)-1 {
+				b.WriteByte('\n')
+			}
+		}
+		return b.String(), nil, nil
+	case "actions":
+		return joinedList(resp, "No actions for jail "+inC[1],
+			"The jail "+inC[1]+" has the following actions:\n")
+	case "actionproperties", "actionmethods":
+		if len(inC) < 4 {
+			return nil, resp, errBeautify // inC[3] is an IndexError in Python
+		}
+		what := "properties"
+		if inC[2] == "actionmethods" {
+			what = "methods"
+		}
+		return joinedList(resp,
+			fmt.Sprintf("No %s for jail %s action %s", what, inC[1], inC[3]),
+			fmt.Sprintf("The jail %s action %s has the following %s:\n", inC[1], inC[3], what))
+	case "banip":
+		if inC[0] != "get" {
+			return resp, nil, nil
+		}
+		list, isList := resp.([]any)
+		if !isList {
+			return resp, nil, nil
+		}
+		sep := " "
+		if len(inC) > 3 {
+			sep = arg(3)
+		}
+		if sep == "--with-time" {
+			sep = "\n"
+		}
+		items, ok := strItems(list)
+		if !ok {
+			return nil, resp, errBeautify
+		}
+		return strings.Join(items, sep), nil, nil
+	}
+	return resp, nil, nil
+}
+
+// beautifyStatus renders "status" and "status JAIL [FLAVOR]" as the |- `-
+// trees fail2ban-client draws.
+func beautifyStatus(inC []string, resp any) (out, partial any, err error) {
+	var lines []string
+	fail := func() (any, any, error) {
+		p := make([]any, len(lines))
+		for i, l := range lines {
+			p[i] = l
+		}
+		return nil, p, errBeautify
+	}
+	// Python appends the heading, then walks the reply with indexing that
+	// also works on strings; a reply of the wrong shape fails part way, and
+	// the fallback text shows how far it got. pyItems and pyIndex keep
+	// those semantics.
+	if len(inC) > 1 {
+		lines = append(lines, "Status for the jail: "+inC[1])
+	} else {
+		lines = append(lines, "Status")
+	}
+	top, ok := pyItems(resp)
+	if !ok {
+		return fail()
+	}
+	for n, r1 := range top {
+		last1 := n == len(top)-1
+		name, ok := pyIndex(r1, 0)
+		if !ok {
+			return fail()
+		}
+		val, ok := pyIndex(r1, 1)
+		if len(inC) <= 1 {
+			if !ok {
+				return fail()
+			}
+			lines = append(lines, branch(last1)+" "+pyStr(name)+":\t"+statusValue(val))
+			continue
+		}
+		lines = append(lines, branch(last1)+" "+pyStr(name))
+		if !ok {
+			return fail()
+		}
+		indent := "|  "
+		if last1 {
+			indent = "   "
+		}
+		sub, ok := pyItems(val)
+		if !ok {
+			return fail()
+		}
+		for m, r2 := range sub {
+			k, ok1 := pyIndex(r2, 0)
+			v, ok2 := pyIndex(r2, 1)
+			if !ok1 || !ok2 {
+				return fail()
+			}
+			lines = append(lines, indent+branch(m == len(sub)-1)+" "+pyStr(k)+":\t"+statusValue(v))
+		}
+	}
+	return strings.Join(lines, "\n"), nil, nil
+}
+
+func branch(last bool) string {
+	if last {
+		return "`-"
+	}
+	return "|-"
+}
+
+// statusValue joins a list with spaces (only a list: Python tests
+// isinstance(v, list), so a tuple prints as its repr).
+func statusValue(v any) string {
+	if list, ok := v.([]any); ok {
+		parts := make([]string, len(list))
+		for i, e := range list {
+			parts[i] = pyStr(e)
+		}
+		return strings.Join(parts, " ")
+	}
+	return pyStr(v)
+}
+
+// treeList renders a list of strings one per line with |- and `-.
+func treeList(resp any, empty, head string) (any, any, error) {
+	items, ok := strItems(resp)
+	if !ok {
+		return nil, resp, errBeautify
+	}
+	if len(items) == 0 {
+		return empty, nil, nil
+	}
+	var b strings.Builder
+	b.WriteString(head)
+	for _, s := range items[:len(items)-1] {
+		b.WriteString("|- " + s + "\n")
+	}
+	b.WriteString("`- " + items[len(items)-1])
+	return b.String(), nil, nil
+}
+
+// joinedList renders a list of strings joined by ", " under a heading.
+func joinedList(resp any, empty, head string) (any, any, error) {
+	items, ok := strItems(resp)
+	if !ok {
+		return nil, resp, errBeautify
+	}
+	if len(items) == 0 {
+		return empty, nil, nil
+	}
+	return head + strings.Join(items, ", "), nil, nil
+}
+
+// concat is Python's "prefix" + response, which only works on a str.
+func concat(prefix string, resp any) (any, any, error) {
+	s, ok := resp.(string)
+	if !ok {
+		return nil, resp, errBeautify
+	}
+	return prefix + s, nil, nil
+}
+
+// pyItems is Python's iteration: a list's or tuple's items, a string's
+// characters, a dict's keys.
+func pyItems(v any) ([]any, bool) {
+	switch x := v.(type) {
+	case string:
+		out := make([]any, 0, len(x))
+		for _, r := range x {
+			out = append(out, string(r))
+		}
+		return out, true
+	case protocol.Dict:
+		out := make([]any, len(x))
+		for i, kv := range x {
+			out[i] = kv.Key
+		}
+		return out, true
+	}
+	return seq(v)
+}
+
+// pyIndex is Python's v[i] on a list, tuple or string.
+func pyIndex(v any, i int) (any, bool) {
+	if s, ok := v.(string); ok {
+		r := []rune(s)
+		if i < len(r) {
+			return string(r[i]), true
+		}
+		return nil, false
+	}
+	items, ok := seq(v)
+	if !ok || i >= len(items) {
+		return nil, false
+	}
+	return items[i], true
+}
+
+// seq returns the items of a list or tuple.
+func seq(v any) ([]any, bool) {
+	switch x := v.(type) {
+	case []any:
+		return x, true
+	case protocol.Tuple:
+		return []any(x), true
+	}
+	return nil, false
+}
+
+// strItems returns the items of a list or tuple of strings; like Python's
+// str.join, a plain string counts as the sequence of its characters.
+func strItems(v any) ([]string, bool) {
+	if s, ok := v.(string); ok {
+		out := make([]string, 0, len(s))
+		for _, r := range s {
+			out = append(out, string(r))
+		}
+		return out, true
+	}
+	items, ok := seq(v)
+	if !ok {
+		return nil, false
+	}
+	out := make([]string, len(items))
+	for i, it := range items {
+		s, ok := it.(string)
+		if !ok {
+			return nil, false
+		}
+		out[i] = s
+	}
+	return out, true
+}
+
+func asInt(v any) (int64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return x, true
+	case int:
+		return int64(x), true
+	}
+	return 0, false
+}
+
+// levelName is logging.getLevelName as fail2ban's client sets it up: the
+// standard names, fail2ban's own (MSG, TRACE, HEAVY, NOTICE) and "#NN-Lev."
+// for the other numbers below 50.
+func levelName(n int64) string {
+	switch n {
+	case 0:
+		return "NOTSET"
+	case 5:
+		return "HEAVY"
+	case 7:
+		return "TRACE"
+	case 10:
+		return "DEBUG"
+	case 18:
+		return "MSG"
+	case 20:
+		return "INFO"
+	case 25:
+		return "NOTICE"
+	case 30:
+		return "WARNING"
+	case 40:
+		return "ERROR"
+	case 50:
+		return "CRITICAL"
+	}
+	if n > 0 && n < 50 {
+		return fmt.Sprintf("#%02d-Lev.", n)
+	}
+	return fmt.Sprintf("Level %d", n)
+}
+
+// beautifyError renders an exception reply as fail2ban-client prints it.
+func beautifyError(exc any) string {
+	e, ok := exc.(*protocol.Exception)
+	if !ok {
+		return pyStr(exc)
+	}
+	first := ""
+	if len(e.Args) > 0 {
+		first = pyStr(e.Args[0])
+	}
+	switch excName(e) {
+	case "UnknownJailException":
+		return "Sorry but the jail '" + first + "' does not exist"
+	case "IndexError":
+		return "Sorry but the command is invalid"
+	case "DuplicateJailException":
+		return "The jail '" + first + "' already exists"
+	}
+	return excStr(e)
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"math/big"
+	"strconv"
+
+	"github.com/banserver/banserver/protocol"
+)
+
+// replyJSON renders a decoded reply for -o json:
+//
+//	{"code":0,"result":...}
+//	{"code":1,"error":{"class":"...","message":"..."}}
+//	{"code":-1,"error":{"class":"","message":"ERROR: ..."}}
+//
+// Tuples become arrays; a Dict becomes an object with its keys in order when
+// every key is a string, else an array of [key, value] pairs, since JSON
+// keys must be strings and reordering would lose what Python sent.
+func replyJSON(code int, v any) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString(`{"code":`)
+	b.WriteString(strconv.Itoa(code))
+	switch code {
+	case 0:
+		b.WriteString(`,"result":`)
+		writeJSON(&b, v)
+	default:
+		class, msg := "", pyStr(v)
+		if e, ok := v.(*protocol.Exception); ok {
+			class, msg = e.Class, excStr(e)
+		}
+		b.WriteString(`,"error":{"class":`)
+		writeJSONString(&b, class)
+		b.WriteString(`,"message":`)
+		writeJSONString(&b, msg)
+		b.WriteString(`}`)
+	}
+	b.WriteString("}")
+	return b.Bytes(), nil
+}
+
+func writeJSON(b *bytes.Buffer, v any) {
+	switch x := v.(type) {
+	case nil:
+		b.WriteString("null")
+	case bool:
+		b.WriteString(strconv.FormatBool(x))
+	case int:
+		b.WriteString(strconv.Itoa(x))
+	case int64:
+		b.WriteString(strconv.FormatInt(x, 10))
+	case *big.Int:
+		b.WriteString(x.String())
+	case float64:
+		switch {
+		case math.IsNaN(x):
+			b.WriteString(`"NaN"`) // JSON has no NaN or infinities
+		case math.IsInf(x, 1):
+			b.WriteString(`"Infinity"`)
+		case math.IsInf(x, -1):
+			b.WriteString(`"-Infinity"`)
+		default:
+			b.WriteString(strconv.FormatFloat(x, 'g', -1, 64))
+		}
+	case string:
+		writeJSONString(b, x)
+	case []byte:
+		writeJSONString(b, string(x))
+	case []any:
+		writeJSONArray(b, x)
+	case protocol.Tuple:
+		writeJSONArray(b, x)
+	case protocol.Dict:
+		allStrings := true
+		for _, kv := range x {
+			if _, ok := kv.Key.(string); !ok {
+				allStrings = false
+				break
+			}
+		}
+		if !allStrings {
+			pairs := make([]any, len(x))
+			for i, kv := range x {
+				pairs[i] = []any{kv.Key, kv.Value}
+			}
+			writeJSONArray(b, pairs)
+			return
+		}
+		b.WriteByte('{')
+		for i, kv := range x {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeJSONString(b, kv.Key.(string))
+			b.WriteByte(':')
+			writeJSON(b, kv.Value)
+		}
+		b.WriteByte('}')
+	case *protocol.Exception:
+		b.WriteString(`{"class":`)
+		writeJSONString(b, x.Class)
+		b.WriteString(`,"message":`)
+		writeJSONString(b, excStr(x))
+		b.WriteString(`}`)
+	default:
+		writeJSONString(b, pyRepr(v))
+	}
+}
+
+func writeJSONArray(b *bytes.Buffer, items []any) {
+	b.WriteByte('[')
+	for i, e := range items {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		writeJSON(b, e)
+	}
+	b.WriteByte(']')
+}
+
+func writeJSONString(b *bytes.Buffer, s string) {
+	enc, _ := json.Marshal(s) // a string always marshals; bad UTF-8 becomes U+FFFD
+	b.Write(enc)
+}
