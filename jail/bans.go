@@ -443,18 +443,24 @@ func (m *Manager) Status(name string) (Status, error) {
 }
 
 // checkAddrs normalises addrs with checkAddr, refusing loopback too when
-// noLoopback; the jail is checked first, as fail2ban looks it up first.
+// noLoopback; callers check the jail first, as fail2ban looks it up first.
+// It copies addrs only when one needs unmapping; the result is read-only.
 func checkAddrs(addrs []netip.Addr, noLoopback bool) ([]netip.Addr, error) {
-	norm := make([]netip.Addr, len(addrs))
+	norm := addrs
 	for i, a := range addrs {
-		a, err := checkAddr(a)
-		if err == nil && noLoopback && a.IsLoopback() {
-			err = fmtInvalid("loopback", a)
+		u, err := checkAddr(a)
+		if err == nil && noLoopback && u.IsLoopback() {
+			err = fmtInvalid("loopback", u)
 		}
 		if err != nil {
 			return nil, err
 		}
-		norm[i] = a
+		if u != a {
+			if &norm[0] == &addrs[0] {
+				norm = slices.Clone(addrs)
+			}
+			norm[i] = u
+		}
 	}
 	return norm, nil
 }

@@ -933,3 +933,18 @@ func TestDefaultSelfAddrs(t *testing.T) {
 }
 
 func second[T any](_ T, err error) error { return err }
+
+func TestBanIPMapped(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.add(t, Config{Name: "j"})
+	in := []netip.Addr{mustAddr("192.0.2.1"), mustAddr("::ffff:192.0.2.2")}
+	if n, err := f.m.BanIP("j", in); n != 2 || err != nil {
+		t.Fatalf("BanIP = %d, %v", n, err)
+	}
+	if in[1] != mustAddr("::ffff:192.0.2.2") {
+		t.Fatal("BanIP modified the caller's slice")
+	}
+	if got := f.m.BannedIn(mustAddr("192.0.2.2")); !slices.Equal(got, []string{"j"}) {
+		t.Fatalf("BannedIn = %v", got)
+	}
+}
