@@ -241,7 +241,7 @@ func (m *Manager) Attempt(name string, addr netip.Addr, msgs []string) (int, err
 		return 1, nil
 	}
 	j.failTotal++
-	ban, matches := m.fails.record(j, addr, ns, max(len(msgs), 1), msgs, j.cfg.MaxRetry, int64(j.cfg.FindTime))
+	ban, matches := m.fails.record(j, addr, ns, max(len(msgs), 1), msgs, j.cfg.MaxRetry, window(j.cfg.FindTime))
 	if !ban {
 		j.mu.Unlock()
 		return 1, nil

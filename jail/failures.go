@@ -102,11 +102,18 @@ func (t *failTable) record(j *jail, addr netip.Addr, now int64, count int, msgs 
 		j.nfailed++
 	}
 	e.last = now
-	if len(e.times) != maxRetry {
+	// The ring starts in the entry's inline buffer and grows with the
+	// failures actually seen, up to maxRetry: with a large maxretry, most
+	// addresses fail a few times, and a ring sized to maxretry up front
+	// would cost 8 bytes per maxretry for every one of them.
+	switch {
+	case len(e.times) == 0:
+		e.resize(min(maxRetry, inlineTimes))
+	case len(e.times) > maxRetry:
 		e.resize(maxRetry)
 	}
 	for range min(count, maxRetry) {
-		e.push(now)
+		e.push(now, maxRetry)
 	}
 	for _, m := range msgs {
 		e.matches[(e.mhead+e.mn)%maxMatches] = m
@@ -116,7 +123,7 @@ func (t *failTable) record(j *jail, addr netip.Addr, now int64, count int, msgs 
 			e.mhead = (e.mhead + 1) % maxMatches
 		}
 	}
-	if e.n < len(e.times) || now-e.times[e.head] >= findTime {
+	if e.n < maxRetry || now-e.times[e.head] >= findTime {
 		t.mu.Unlock()
 		return false, nil
 	}
@@ -132,8 +139,12 @@ func (t *failTable) record(j *jail, addr netip.Addr, now int64, count int, msgs 
 	return true, matches
 }
 
-// push appends a failure time, overwriting the oldest once the ring is full.
-func (e *failEntry) push(t int64) {
+// push appends a failure time, growing the ring (doubling, up to limit)
+// when it is full, and overwriting the oldest once it holds limit times.
+func (e *failEntry) push(t int64, limit int) {
+	if e.n == len(e.times) && len(e.times) < limit {
+		e.resize(min(limit, 2*len(e.times)))
+	}
 	if e.n < len(e.times) {
 		e.times[(e.head+e.n)%len(e.times)] = t
 		e.n++

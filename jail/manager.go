@@ -2,6 +2,7 @@ package jail
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"slices"
@@ -250,7 +251,7 @@ func (m *Manager) Add(cfg Config) error {
 	for _, p := range cfg.IgnoreIP {
 		j.addIgnore(p)
 	}
-	j.findTime.Store(int64(cfg.FindTime))
+	j.findTime.Store(window(cfg.FindTime))
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -269,10 +270,20 @@ func checkMaxRetry(n int) error {
 }
 
 func checkFindTime(d time.Duration) error {
-	if d <= 0 {
+	if d <= 0 && d != Forever {
 		return invalidValue("findtime", d)
 	}
 	return nil
+}
+
+// window is findtime in nanoseconds for comparisons: Forever (fail2ban's
+// findtime -1) is a window no failure ever leaves, so failures are only
+// forgotten when the entry is evicted or the address banned.
+func window(d time.Duration) int64 {
+	if d == Forever {
+		return math.MaxInt64
+	}
+	return int64(d)
 }
 
 func checkBanTime(d time.Duration) error {
@@ -406,14 +417,14 @@ func (m *Manager) SetMaxRetry(name string, n int) error {
 	return m.locked(name, func(j *jail) error { j.cfg.MaxRetry = n; return nil })
 }
 
-// SetFindTime sets findtime (positive).
+// SetFindTime sets findtime: positive, or Forever (failures never age out).
 func (m *Manager) SetFindTime(name string, d time.Duration) error {
 	if err := checkFindTime(d); err != nil {
 		return err
 	}
 	return m.locked(name, func(j *jail) error {
 		j.cfg.FindTime = d
-		j.findTime.Store(int64(d))
+		j.findTime.Store(window(d))
 		return nil
 	})
 }

@@ -52,6 +52,14 @@ func TestFindTimeWindow(t *testing.T) {
 			at: spread(20, 59*time.Minute), wantBan: 19},
 		{name: "more than inline ring, too slow", maxRetry: 20, findTime: time.Hour,
 			at: spread(25, 2*time.Hour), wantBan: -1},
+		{name: "findtime forever: 5 failures over a year ban", maxRetry: 5, findTime: Forever,
+			at: spread(5, 365*24*time.Hour), wantBan: 4},
+		{name: "findtime forever: 4 failures never ban", maxRetry: 5, findTime: Forever,
+			at: spread(4, 365*24*time.Hour), wantBan: -1},
+		{name: "maxretry 1000: the ring grows to it, the 1000th bans", maxRetry: MaxRetryLimit, findTime: time.Hour,
+			at: spread(MaxRetryLimit, 59*time.Minute), wantBan: MaxRetryLimit - 1},
+		{name: "maxretry 1000: 1000 over more than findtime do not ban", maxRetry: MaxRetryLimit, findTime: time.Hour,
+			at: spread(MaxRetryLimit, 61*time.Minute), wantBan: -1},
 		{name: "maxretry 20 in an hour", maxRetry: 20, findTime: time.Hour,
 			at: append(spread(5, 3*time.Hour), shift(spread(20, 59*time.Minute), 4*time.Hour)...), wantBan: 24},
 	}
@@ -946,5 +954,39 @@ func TestBanIPMapped(t *testing.T) {
 	}
 	if got := f.m.BannedIn(mustAddr("192.0.2.2")); !slices.Equal(got, []string{"j"}) {
 		t.Fatalf("BannedIn = %v", got)
+	}
+}
+
+// TestRingGrowsWithFailures: an address that failed a few times costs its
+// inline buffer only, whatever maxretry is; the ring grows as failures come.
+func TestRingGrowsWithFailures(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.add(t, Config{Name: "j", MaxRetry: MaxRetryLimit, FindTime: time.Hour, BanTime: time.Hour})
+	addr := mustAddr("198.51.100.20")
+	ringLen := func() int {
+		f.m.fails.mu.Lock()
+		defer f.m.fails.mu.Unlock()
+		for k, e := range f.m.fails.m {
+			if k.addr == addr {
+				return len(e.times)
+			}
+		}
+		t.Fatal("no failure entry")
+		return 0
+	}
+	steps := []struct{ failures, wantLen int }{{3, inlineTimes}, {9, 16}, {100, 128}, {999, MaxRetryLimit}}
+	done := 0
+	for _, s := range steps {
+		for ; done < s.failures; done++ {
+			if _, err := f.m.Attempt("j", addr, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := ringLen(); got != s.wantLen {
+			t.Fatalf("after %d failures the ring holds %d, want %d", s.failures, got, s.wantLen)
+		}
+	}
+	if banned, _ := f.m.IsBanned("j", addr); banned {
+		t.Fatal("banned after 999 of 1000 failures")
 	}
 }
