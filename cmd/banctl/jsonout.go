@@ -30,7 +30,7 @@ func replyJSON(code int, v any) ([]byte, error) {
 	default:
 		class, msg := "", pyStr(v)
 		if e, ok := v.(*protocol.Exception); ok {
-			class, msg = e.Class, excStr(e)
+			class, msg = e.Class, jsonExcMessage(e)
 		}
 		b.WriteString(`,"error":{"class":`)
 		writeJSONString(&b, class)
@@ -103,11 +103,21 @@ func writeJSON(b *bytes.Buffer, v any) {
 		b.WriteString(`{"class":`)
 		writeJSONString(b, x.Class)
 		b.WriteString(`,"message":`)
-		writeJSONString(b, excStr(x))
+		writeJSONString(b, jsonExcMessage(x))
 		b.WriteString(`}`)
 	default:
 		writeJSONString(b, pyRepr(v))
 	}
+}
+
+// jsonExcMessage is Python's str(exception), except that a KeyError's
+// single argument is not quoted: str(UnknownJailException('x')) is "'x'",
+// and a script wants the jail's name, not its repr.
+func jsonExcMessage(e *protocol.Exception) string {
+	if len(e.Args) == 1 {
+		return pyStr(e.Args[0])
+	}
+	return excStr(e)
 }
 
 func writeJSONArray(b *bytes.Buffer, items []any) {
