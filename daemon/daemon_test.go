@@ -1,0 +1,156 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/banserver/banserver/config"
+	"github.com/banserver/banserver/protocol"
+	"github.com/banserver/banserver/server"
+)
+
+// runDaemon starts Run with o and waits until it listens.
+func runDaemon(t *testing.T, o Options) (sock string, cancel context.CancelFunc, done <-chan error) {
+	t.Helper()
+	ready := make(chan string, 1)
+	o.Ready = func(s string) { ready <- s }
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- Run(ctx, o) }()
+	select {
+	case sock = <-ready:
+	case err := <-errc:
+		cancel()
+		t.Fatalf("Run: %v", err)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatal("daemon not ready after 30s")
+	}
+	t.Cleanup(cancel)
+	return sock, cancel, errc
+}
+
+func ask(t *testing.T, sock string, args ...any) (int, any) {
+	t.Helper()
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	req, _ := protocol.AppendRequest(nil, 4, args)
+	if _, err := c.Write(req); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := protocol.NewReader(c, 1<<20).ReadMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, v, err := protocol.DecodeReply(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code, v
+}
+
+func TestRunDefaultConfigAndShutdown(t *testing.T) {
+	dir := t.TempDir()
+	// The socket's directory does not exist yet: the daemon creates it.
+	sock, cancel, done := runDaemon(t, Options{Socket: filepath.Join(dir, "run", "ban.sock"), DB: "none"})
+	if code, v := ask(t, sock, "status"); code != 0 {
+		t.Fatalf("status: (%d, %v)", code, v)
+	}
+	if code, v := ask(t, sock, "get", "api", "maxretry"); code != 0 || v != int64(10) {
+		t.Fatalf("the default api jail's maxretry: (%d, %v), want 10", code, v)
+	}
+	if code, v := ask(t, sock, "get", "api", "findtime"); code != 0 || v != int64(1800) {
+		t.Fatalf("findtime: (%d, %v), want 1800", code, v)
+	}
+	if code, v := ask(t, sock, "get", "api", "bantime"); code != 0 || v != int64(3600) {
+		t.Fatalf("bantime: (%d, %v), want 3600", code, v)
+	}
+	// A second daemon on the same socket refuses to start.
+	err := Run(context.Background(), Options{Socket: sock})
+	if !errors.Is(err, server.ErrInUse) {
+		t.Fatalf("second daemon: %v, want ErrInUse", err)
+	}
+	cancel() // as SIGTERM does
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run after cancellation: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return 30s after cancellation")
+	}
+	if _, err := os.Lstat(sock); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("socket left behind after shutdown: %v", err)
+	}
+}
+
+func TestRunStopCommand(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "empty.yaml")
+	os.WriteFile(cfg, nil, 0o600)
+	sock, _, done := runDaemon(t, Options{ConfigPath: cfg, Socket: filepath.Join(t.TempDir(), "ban.sock")})
+	if code, v := ask(t, sock, "status"); code != 0 {
+		t.Fatalf("status: (%d, %v)", code, v)
+	}
+	if code, v := ask(t, sock, "stop"); code != 0 || v != nil {
+		t.Fatalf("stop: (%d, %v)", code, v)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run after stop: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return 30s after stop")
+	}
+}
+
+func TestRunRefuses(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("jails:\n  - name: api\n    bantime: soon\n"), 0o600)
+	unknownAction := filepath.Join(t.TempDir(), "act.yaml")
+	os.WriteFile(unknownAction, []byte("jails:\n  - name: api\n    actions: [\"iptables -I INPUT\"]\n"), 0o600)
+	tests := []struct {
+		name    string
+		o       Options
+		wantErr error
+	}{
+		{name: "a ban store before it exists", o: Options{DB: "/var/lib/banserver/bans.db"}, wantErr: ErrNoStore},
+		{name: "an unparsable bantime", o: Options{ConfigPath: bad}},
+		{name: "an action that is not built in", o: Options{ConfigPath: unknownAction}},
+		{name: "a missing config file", o: Options{ConfigPath: "/nonexistent/banserver.yaml"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.o.Socket = filepath.Join(t.TempDir(), "ban.sock")
+			err := Run(context.Background(), tt.o)
+			if err == nil {
+				t.Fatal("Run succeeded")
+			}
+			if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if _, serr := os.Lstat(tt.o.Socket); serr == nil {
+				t.Fatal("a refused start left a socket behind")
+			}
+		})
+	}
+}
+
+func TestZapLevel(t *testing.T) {
+	for _, name := range []string{"CRITICAL", "error", "WARNING", "notice", "INFO", "debug"} {
+		if _, _, err := zapLevel(name); err != nil {
+			t.Errorf("zapLevel(%q): %v", name, err)
+		}
+	}
+	if _, _, err := zapLevel("loud"); !errors.Is(err, config.ErrInvalid) {
+		t.Errorf("zapLevel(loud) = %v, want config.ErrInvalid", err)
+	}
+}
