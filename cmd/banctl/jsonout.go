@@ -2,10 +2,10 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"math"
 	"math/big"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/banserver/banserver/protocol"
 )
@@ -131,7 +131,42 @@ func writeJSONArray(b *bytes.Buffer, items []any) {
 	b.WriteByte(']')
 }
 
+// writeJSONString writes s as a JSON string. Unlike encoding/json it
+// leaves <, > and & alone (this is a terminal, not HTML) and allocates
+// nothing; bad UTF-8 becomes U+FFFD as there.
 func writeJSONString(b *bytes.Buffer, s string) {
-	enc, _ := json.Marshal(s) // a string always marshals; bad UTF-8 becomes U+FFFD
-	b.Write(enc)
+	const hex = "0123456789abcdef"
+	b.WriteByte('"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b.WriteByte('\\')
+				b.WriteByte(c)
+			case c == '\n':
+				b.WriteString(`\n`)
+			case c == '\r':
+				b.WriteString(`\r`)
+			case c == '\t':
+				b.WriteString(`\t`)
+			case c < 0x20:
+				b.WriteString(`\u00`)
+				b.WriteByte(hex[c>>4])
+				b.WriteByte(hex[c&0xf])
+			default:
+				b.WriteByte(c)
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			b.WriteString(`\ufffd`)
+		} else {
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	b.WriteByte('"')
 }

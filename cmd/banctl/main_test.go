@@ -85,6 +85,7 @@ func TestReplyJSON(t *testing.T) {
 		want string
 	}{
 		{name: "pong", code: 0, v: "pong", want: `{"code":0,"result":"pong"}`},
+		{name: "escapes", code: 0, v: "a<b>&\"\\\n\x01\u00e9\xff", want: `{"code":0,"result":"a<b>&\"\\\n\u0001é\ufffd"}`},
 		{name: "none", code: 0, v: nil, want: `{"code":0,"result":null}`},
 		{name: "scalars", code: 0, v: []any{true, int64(-3), 1.5, []byte("b\xff")}, want: `{"code":0,"result":[true,-3,1.5,"b\ufffd"]}`},
 		{name: "status tuples", code: 0,

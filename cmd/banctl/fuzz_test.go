@@ -1,0 +1,60 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"github.com/banserver/banserver/protocol"
+)
+
+// FuzzJSONString checks the hand-written JSON string writer against
+// encoding/json: both must decode to the same string.
+func FuzzJSONString(f *testing.F) {
+	for _, s := range []string{"", "pong", "a<b>&", "\"\\\n\x00\x1f", "\xff\xfe", "é\u2028😀"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var b bytes.Buffer
+		writeJSONString(&b, s)
+		var got, want string
+		if err := json.Unmarshal(b.Bytes(), &got); err != nil {
+			t.Fatalf("writeJSONString(%q) = %s: %v", s, b.Bytes(), err)
+		}
+		ref, _ := json.Marshal(s)
+		json.Unmarshal(ref, &want)
+		if got != want {
+			t.Fatalf("writeJSONString(%q) decodes to %q, encoding/json's to %q", s, got, want)
+		}
+	})
+}
+
+// FuzzReply feeds arbitrary reply pickles through the decoder into the
+// beautifier and the JSON writer: whatever a server sends, banctl must
+// print something and never panic, and its JSON must be valid.
+func FuzzReply(f *testing.F) {
+	seeds := []any{"pong", int64(3), nil, []any{"192.0.2.1"},
+		[]any{protocol.Tuple{"Number of jail", int64(0)}, protocol.Tuple{"Jail list", ""}},
+		[]any{protocol.Dict{{Key: "api", Value: []any{"192.0.2.1"}}}}}
+	for _, v := range seeds {
+		msg, err := protocol.AppendReply(nil, 4, 0, v)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(bytes.TrimSuffix(msg, []byte(protocol.EndCommand)), "status")
+	}
+	f.Fuzz(func(t *testing.T, msg []byte, cmd string) {
+		code, v, err := protocol.DecodeReply(msg)
+		if err != nil {
+			return
+		}
+		for _, words := range [][]string{{cmd}, {"status", cmd}, {"get", "api", cmd}, {"get", "api", "banip", cmd}} {
+			beautify(words, v)
+		}
+		beautifyError(v)
+		out, err := replyJSON(code, v)
+		if err != nil || !json.Valid(out) {
+			t.Fatalf("replyJSON(%d, %s) = %s, %v", code, pyRepr(v), out, err)
+		}
+	})
+}
