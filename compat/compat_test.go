@@ -97,6 +97,8 @@ type step struct {
 	// until, when set, repeats the step until its stdout is this: fail2ban
 	// bans in its actions thread after the attempt has been answered.
 	until string
+	// untilReply is until for f2b_replies.py: the repr of the reply.
+	untilReply string
 	// noCompare leaves the step out of the equality (version).
 	noCompare bool
 	// fixed, when set, is a fail2ban 1.0.2 bug that banserver fixes on
@@ -157,7 +159,7 @@ func sequence() []step {
 		s = append(s, step{name: fmt.Sprintf("attempt %d of 3", i), args: words("set", "api", "attempt", "192.0.2.1", "msg")})
 	}
 	s = append(s, []step{
-		{name: "wait for the ban", args: words("get", "api", "banned", "192.0.2.1"), until: "1\n"},
+		{name: "wait for the ban", args: words("get", "api", "banned", "192.0.2.1"), until: "1\n", untilReply: "(0, 1)"},
 		{name: "get banned", args: words("get", "api", "banned")},
 		{name: "banned", args: words("banned")},
 		{name: "banned ip", args: words("banned", "192.0.2.1")},
@@ -605,4 +607,41 @@ func isReadOnly(args []string) bool {
 		return true
 	}
 	return false
+}
+
+// TestFail2banReplies records repr() of every reply fail2ban-server gives
+// to the sequence, through fail2ban's own CSocket (testdata/f2b_replies.py),
+// in testdata/f2b-replies.txt: the reference for banserver's replies.
+func TestFail2banReplies(t *testing.T) {
+	requireRoot(t)
+	python := requireTool(t, "/usr/bin/python3") // the interpreter Debian's fail2ban is installed for
+	ref := startFail2ban(t)
+	type pyStep struct {
+		Name  string   `json:"name"`
+		Args  []string `json:"args"`
+		Until *string  `json:"until"`
+	}
+	var in []pyStep
+	for _, st := range sequence() {
+		ps := pyStep{Name: st.name, Args: st.args}
+		if st.untilReply != "" {
+			u := st.untilReply
+			ps.Until = &u
+		}
+		in = append(in, ps)
+	}
+	data, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(python, filepath.Join("testdata", "f2b_replies.py"), ref.sock)
+	cmd.Stdin = bytes.NewReader(data)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("f2b_replies.py: %v\n%s", err, stderr.String())
+	}
+	ref.waitExit(t)
+	checkGolden(t, "f2b-replies.txt", string(out))
 }
