@@ -530,18 +530,30 @@ func TestFail2banClientSameOnBoth(t *testing.T) {
 	}
 }
 
-// TestBanctlMatchesFail2banClient runs the sequence against
-// fail2ban-server twice, once through fail2ban-client and once through
-// banctl, and demands the same output: the beautifier port is exact. Each
-// step is also run with banctl -o json, which must print valid JSON.
+// TestBanctlMatchesFail2banClient runs the sequence against two fresh
+// servers of one kind, once through fail2ban-client and once through
+// banctl, and demands the same output: against fail2ban-server this proves
+// the beautifier port, against banserver that banctl reads banserver's
+// replies as fail2ban-client does. Read-only steps also run with
+// banctl -o json, which must print a valid reply object.
 func TestBanctlMatchesFail2banClient(t *testing.T) {
 	requireRoot(t)
 	client := requireTool(t, "fail2ban-client")
 	banctl := buildGo(t, "./cmd/banctl")
-	steps := sequence()
+	t.Run("fail2ban-server", func(t *testing.T) {
+		banctlVersusClient(t, client, banctl, startFail2ban)
+	})
+	if *against == "banserver" {
+		t.Run("banserver", func(t *testing.T) {
+			banctlVersusClient(t, client, banctl, startBanserver)
+		})
+	}
+}
 
-	viaClient := startFail2ban(t)
-	viaBanctl := startFail2ban(t)
+func banctlVersusClient(t *testing.T, client, banctl string, start func(*testing.T) *server) {
+	steps := sequence()
+	viaClient := start(t)
+	viaBanctl := start(t)
 	clientRes := runSequence(t, steps, viaClient.sock, func(args []string) result {
 		return runClient(t, append([]string{client, "-s", viaClient.sock}, args...)...)
 	})
