@@ -76,8 +76,13 @@ func FuzzParseCommand(f *testing.F) {
 		if cmd.Class < ClassRead || cmd.Class > ClassAdmin {
 			t.Fatalf("class %v out of range", cmd.Class)
 		}
-		if cmd.Class != ClassAdmin && cmd.Class != ClassRead && cmd.Jail == "" && a == "set" {
-			t.Fatalf("set command of class %v names no jail", cmd.Class)
+		// A set command that reports, bans or unbans addresses the jail it
+		// names: access rules per jail depend on it.
+		if a == "set" && (cmd.Class == ClassReport || cmd.Class == ClassBan || cmd.Class == ClassUnban) && cmd.Jail != b {
+			t.Fatalf("set %q %q: class %v but jail %q", b, c, cmd.Class, cmd.Jail)
+		}
+		if cmd.Class == ClassRead && (a == "set" || a == "add" || a == "stop" || a == "start") {
+			t.Fatalf("%q classed as read", a)
 		}
 	})
 }
