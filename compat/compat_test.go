@@ -443,14 +443,19 @@ func shellWords(args []string) string {
 	return strings.Join(q, " ")
 }
 
+func writeGolden(t *testing.T, name, text string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join("testdata", name), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // checkGolden compares text with testdata/name, or rewrites it with -update.
 func checkGolden(t *testing.T, name, text string) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
 	if *update {
-		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writeGolden(t, name, text)
 		return
 	}
 	want, err := os.ReadFile(path)
@@ -525,8 +530,12 @@ func TestFail2banClientSameOnBoth(t *testing.T) {
 		})
 	}
 	checkGolden(t, "fail2ban-server.transcript", transcript(steps, refRes, ref.sock))
-	if !selfCheck {
-		checkGolden(t, "banserver.transcript", transcript(steps, otherRes, other.sock))
+	// banserver's transcript is for readers and is only rewritten with
+	// -update, never compared: every step is already held to fail2ban's
+	// output or to its fixed row above, and comparing it too would make each
+	// daemon fix fail here until someone refreshes a file in compat/.
+	if !selfCheck && *update {
+		writeGolden(t, "banserver.transcript", transcript(steps, otherRes, other.sock))
 	}
 }
 
