@@ -194,9 +194,14 @@ func sequence() []step {
 		{name: "get loglevel DEBUG", args: words("get", "loglevel")},
 		{name: "get actions", args: words("get", "api", "actions")},
 		{name: "idle on", args: words("set", "api", "idle", "on")},
-		{name: "get idle on", args: words("get", "api", "idle")},
+		{name: "get idle on", args: words("get", "api", "idle"),
+			// fail2ban 1.0.2 has `set JAIL idle` but no getter ("Invalid
+			// command (no get action...)"); banserver answers it, as the
+			// command list it implements says.
+			fixed: &result{Stdout: "True\n", Code: 0}},
 		{name: "idle off", args: words("set", "api", "idle", "off")},
-		{name: "get idle off", args: words("get", "api", "idle")},
+		{name: "get idle off", args: words("get", "api", "idle"),
+			fixed: &result{Stdout: "False\n", Code: 0}},
 		{name: "echo", args: words("echo", "hello", "world")},
 		{name: "server-status", args: words("server-status")},
 		{name: "status nojail", args: words("status", "nojail")},
