@@ -2,6 +2,8 @@ package actions
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -50,6 +52,7 @@ type Queue struct {
 	order   []key // first-come order of pending keys
 	failed  uint64
 	applied uint64
+	lastErr string
 	wake    chan struct{}
 	idle    *sync.Cond // signalled when pending drains
 	busy    bool
@@ -125,57 +128,115 @@ func (q *Queue) drain(ctx context.Context) {
 		}
 		q.busy = true
 		q.mu.Unlock()
-		for _, j := range jobs {
-			q.apply(ctx, j)
-		}
+		q.applyAll(ctx, jobs)
 	}
 }
 
-// apply runs one job through each of its actions, retrying a failing action
-// a few times with backoff before logging it as failed.
-func (q *Queue) apply(ctx context.Context, j Job) {
-	for _, name := range j.Actions {
+// applyAll groups jobs by action and applies each action's unbans, then its
+// bans: a batch per kernel call for a BatchAction, one call per target
+// otherwise. Unbans go first so that, with one jail unbanning an address
+// while another bans it, the action's own per-jail bookkeeping ends with
+// the ban.
+func (q *Queue) applyAll(ctx context.Context, jobs []Job) {
+	type work struct {
+		bans, unbans []Target
+	}
+	byAction := map[string]*work{}
+	var names []string
+	for _, j := range jobs {
+		for _, name := range j.Actions {
+			w := byAction[name]
+			if w == nil {
+				w = &work{}
+				byAction[name] = w
+				names = append(names, name)
+			}
+			if j.Op == OpBan {
+				w.bans = append(w.bans, j.Target)
+			} else {
+				w.unbans = append(w.unbans, j.Target)
+			}
+		}
+	}
+	for _, name := range names {
+		w := byAction[name]
 		a, err := q.reg.Lookup(name)
 		if err != nil {
-			q.countFailure()
-			q.log.Error("action", zap.String("op", j.Op.String()), zap.Error(err))
+			q.countFailure(err)
+			q.log.Error("action", zap.Error(err))
 			continue
 		}
-		backoff := 10 * time.Millisecond
-		for attempt := 1; ; attempt++ {
-			if j.Op == OpBan {
-				err = a.Ban(ctx, j.Target)
-			} else {
-				err = a.Unban(ctx, j.Target)
-			}
-			if err == nil {
-				break
-			}
-			q.countFailure()
-			q.log.Warn("action failed", zap.String("action", name), zap.String("op", j.Op.String()),
-				zap.String("jail", j.Target.Jail), zap.Stringer("ip", j.Target.Prefix),
-				zap.Int("attempt", attempt), zap.Error(err))
-			if attempt == 5 || ctx.Err() != nil {
-				q.log.Error("action gave up", zap.String("action", name), zap.String("op", j.Op.String()),
-					zap.String("jail", j.Target.Jail), zap.Stringer("ip", j.Target.Prefix), zap.Error(err))
-				break
-			}
-			t := time.NewTimer(backoff)
-			select {
-			case <-ctx.Done():
-			case <-t.C:
-			}
-			t.Stop()
-			backoff *= 4
+		if len(w.unbans) > 0 {
+			q.apply(ctx, a, OpUnban, w.unbans)
+		}
+		if len(w.bans) > 0 {
+			q.apply(ctx, a, OpBan, w.bans)
 		}
 	}
 	q.mu.Lock()
-	q.applied++
+	q.applied += uint64(len(jobs))
 	q.mu.Unlock()
 }
 
-func (q *Queue) countFailure() {
+// apply runs op for ts through a, retrying a failing call with backoff a
+// few times before logging it as failed. Actions are idempotent, so a
+// retried batch re-applies what already went through harmlessly.
+func (q *Queue) apply(ctx context.Context, a Action, op Op, ts []Target) {
+	call := func(ts []Target) error {
+		if ba, ok := a.(BatchAction); ok {
+			if op == OpBan {
+				return ba.BanBatch(ctx, ts)
+			}
+			return ba.UnbanBatch(ctx, ts)
+		}
+		var errs []error
+		for _, t := range ts {
+			var err error
+			if op == OpBan {
+				err = a.Ban(ctx, t)
+			} else {
+				err = a.Unban(ctx, t)
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", t.Prefix, err))
+			}
+		}
+		return errors.Join(errs...)
+	}
+	backoff := 10 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := call(ts)
+		if err == nil {
+			return
+		}
+		q.countFailure(err)
+		q.log.Warn("action failed", zap.String("action", a.Name()), zap.String("op", op.String()),
+			zap.Int("targets", len(ts)), zap.Int("attempt", attempt), zap.Error(err))
+		if attempt == 5 || ctx.Err() != nil {
+			q.log.Error("action gave up", zap.String("action", a.Name()), zap.String("op", op.String()),
+				zap.Int("targets", len(ts)), zap.Error(err))
+			return
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+		backoff *= 4
+	}
+}
+
+func (q *Queue) countFailure(err error) {
 	q.mu.Lock()
 	q.failed++
+	q.lastErr = err.Error()
 	q.mu.Unlock()
+}
+
+// LastError returns the text of the latest action failure, or "".
+func (q *Queue) LastError() string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.lastErr
 }

@@ -183,10 +183,13 @@ func jailConfig(jc config.Jail, reg *actions.Registry) (jail.Config, error) {
 	if jc.IgnoreSelf != nil {
 		c.IgnoreSelf = *jc.IgnoreSelf
 	}
+	c.Actions = nil
 	for _, a := range jc.Actions {
-		if _, err := reg.Lookup(a); err != nil {
+		canon, err := reg.Canonical(a)
+		if err != nil {
 			return c, fmt.Errorf("daemon: jail %q: %w", jc.Name, err)
 		}
+		c.Actions = append(c.Actions, canon)
 	}
 	return c, nil
 }

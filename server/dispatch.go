@@ -366,7 +366,11 @@ func (s *Server) set(name, sub string, args []string) (result, error) {
 		if err != nil {
 			return result{}, err
 		}
-		if _, err := s.o.Actions.Lookup(v); err != nil {
+		if !j.Has(name) {
+			return result{}, jailErr(name)
+		}
+		v, err = s.o.Actions.Canonical(v)
+		if err != nil {
 			return result{}, err
 		}
 		cfg, err := j.Config(name)
@@ -390,6 +394,9 @@ func (s *Server) set(name, sub string, args []string) (result, error) {
 		cfg, err := j.Config(name)
 		if err != nil {
 			return result{}, err
+		}
+		if canon, err := s.o.Actions.Canonical(v); err == nil {
+			v = canon
 		}
 		kept := cfg.Actions[:0:0]
 		for _, have := range cfg.Actions {
