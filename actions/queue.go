@@ -53,6 +53,7 @@ type Queue struct {
 	failed  uint64
 	applied uint64
 	lastErr string
+	byJail  map[string]uint64 // failed calls per jail of their targets
 	wake    chan struct{}
 	idle    *sync.Cond // signalled when pending drains
 	busy    bool
@@ -209,7 +210,7 @@ func (q *Queue) apply(ctx context.Context, a Action, op Op, ts []Target) {
 		if err == nil {
 			return
 		}
-		q.countFailure(err)
+		q.countFailure(err, ts...)
 		q.log.Warn("action failed", zap.String("action", a.Name()), zap.String("op", op.String()),
 			zap.Int("targets", len(ts)), zap.Int("attempt", attempt), zap.Error(err))
 		if attempt == 5 || ctx.Err() != nil {
@@ -227,11 +228,28 @@ func (q *Queue) apply(ctx context.Context, a Action, op Op, ts []Target) {
 	}
 }
 
-func (q *Queue) countFailure(err error) {
+func (q *Queue) countFailure(err error, ts ...Target) {
 	q.mu.Lock()
+	defer q.mu.Unlock()
 	q.failed++
 	q.lastErr = err.Error()
-	q.mu.Unlock()
+	if q.byJail == nil {
+		q.byJail = make(map[string]uint64)
+	}
+	seen := map[string]bool{}
+	for _, t := range ts {
+		if !seen[t.Jail] {
+			seen[t.Jail] = true
+			q.byJail[t.Jail]++
+		}
+	}
+}
+
+// JailFailures returns how many action calls failed for targets of jail.
+func (q *Queue) JailFailures(jail string) uint64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.byJail[jail]
 }
 
 // LastError returns the text of the latest action failure, or "".

@@ -82,6 +82,9 @@ type Jail struct {
 	// IgnoreSelf defaults to true, as in fail2ban's jail.conf.
 	IgnoreSelf *bool    `mapstructure:"ignoreself"`
 	Actions    []string `mapstructure:"actions"`
+	// IPv6Prefix, e.g. 64, counts and bans IPv6 attackers by prefix; 0 is
+	// per address.
+	IPv6Prefix int `mapstructure:"ipv6prefix"`
 }
 
 // Defaults, applied under the file and the environment.

@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"os/user"
 	"strconv"
@@ -78,7 +77,7 @@ func Run(ctx context.Context, o Options) error {
 			}
 			queue.Submit(actions.Job{Op: op, Actions: ev.Actions, Target: actions.Target{
 				Jail:    ev.Jail,
-				Prefix:  netip.PrefixFrom(ev.Ban.Addr, ev.Ban.Addr.BitLen()),
+				Prefix:  ev.Ban.Prefix,
 				Start:   ev.Ban.Start,
 				BanTime: ev.Ban.BanTime,
 			}})
@@ -165,7 +164,7 @@ func Run(ctx context.Context, o Options) error {
 
 // jailConfig turns a configured jail into the jail package's settings.
 func jailConfig(jc config.Jail, reg *actions.Registry) (jail.Config, error) {
-	c := jail.Config{Name: jc.Name, MaxRetry: jc.MaxRetry, Actions: jc.Actions}
+	c := jail.Config{Name: jc.Name, MaxRetry: jc.MaxRetry, Actions: jc.Actions, IPv6Prefix: jc.IPv6Prefix}
 	var err error
 	if c.FindTime, err = jail.ParseDuration(jc.FindTime); err != nil {
 		return c, fmt.Errorf("daemon: jail %q: findtime: %w", jc.Name, err)

@@ -5,6 +5,7 @@ import (
 	"container/heap"
 	"net/netip"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -150,16 +151,17 @@ func (m *Manager) deliver(j *jail) {
 	}
 }
 
-// banLocked bans addr in j from now; j.mu is held and addr is not banned.
-func (m *Manager) banLocked(j *jail, addr netip.Addr, now time.Time, matches []string) {
+// banLocked bans key in j from now; j.mu is held and key is not banned.
+func (m *Manager) banLocked(j *jail, key netip.Prefix, now time.Time, matches []string) {
 	e := &banEntry{j: j, index: -1, ban: Ban{
-		Addr:    addr,
+		Addr:    key.Addr(),
+		Prefix:  key,
 		Start:   now,
 		BanTime: j.cfg.BanTime,
 		Count:   1,
 		Matches: matches,
 	}}
-	j.bans[addr] = e
+	j.bans[key] = e
 	j.banTotal++
 	if e.ban.BanTime != Forever {
 		e.end = now.Add(e.ban.BanTime).UnixNano()
@@ -170,7 +172,7 @@ func (m *Manager) banLocked(j *jail, addr netip.Addr, now time.Time, matches []s
 
 // unbanLocked lifts ban e; j.mu is held.
 func (m *Manager) unbanLocked(j *jail, e *banEntry) {
-	delete(j.bans, e.ban.Addr)
+	delete(j.bans, e.ban.Prefix)
 	m.heap.remove(e)
 	m.queue(j, EventUnban, e.ban)
 }
@@ -236,17 +238,18 @@ func (m *Manager) Attempt(name string, addr netip.Addr, msgs []string) (int, err
 		j.mu.Unlock()
 		return 0, nil
 	}
-	if _, banned := j.bans[addr]; banned {
+	key := m.keyLocked(j, addr, ns)
+	if _, banned := j.bans[key]; banned {
 		j.mu.Unlock()
 		return 1, nil
 	}
 	j.failTotal++
-	ban, matches := m.fails.record(j, addr, ns, max(len(msgs), 1), msgs, j.cfg.MaxRetry, window(j.cfg.FindTime))
+	ban, matches := m.fails.record(j, key.Addr(), ns, max(len(msgs), 1), msgs, j.cfg.MaxRetry, window(j.cfg.FindTime))
 	if !ban {
 		j.mu.Unlock()
 		return 1, nil
 	}
-	m.banLocked(j, addr, now, matches)
+	m.banLocked(j, key, now, matches)
 	j.mu.Unlock()
 	m.deliver(j)
 	return 1, nil
@@ -258,18 +261,32 @@ func (m *Manager) Attempt(name string, addr netip.Addr, msgs []string) (int, err
 // already banned has its ban prolonged to now+bantime if that ends later.
 func (m *Manager) BanIP(name string, addrs []netip.Addr) (int, error) {
 	now := m.now()
+	ns := now.UnixNano()
 	n := 0
 	err := m.locked(name, func(j *jail) error {
 		norm, err := checkAddrs(addrs, true)
 		if err != nil {
 			return err
 		}
-		for _, a := range norm {
-			if e, ok := j.bans[a]; ok {
+		// Refuse the whole command before banning any of it: a ban of an
+		// ignored or own address would lock out what the operator meant to
+		// keep reachable.
+		keys := make([]netip.Prefix, len(norm))
+		for i, a := range norm {
+			if m.ignoredLocked(j, a, ns) {
+				return fmtInvalid("in the ignore list of jail "+strconv.Quote(j.name)+":", a)
+			}
+			if m.isSelf(a, ns) {
+				return fmtInvalid("of this host:", a)
+			}
+			keys[i] = m.keyLocked(j, a, ns)
+		}
+		for _, k := range keys {
+			if e, ok := j.bans[k]; ok {
 				m.prolongLocked(e, now)
 				continue
 			}
-			m.banLocked(j, a, now, nil)
+			m.banLocked(j, k, now, nil)
 			n++
 		}
 		return nil
@@ -309,8 +326,9 @@ func (m *Manager) UnbanIP(name string, addrs []netip.Addr, ifExists bool) (int, 
 		if err != nil {
 			return err
 		}
+		now := m.now().UnixNano()
 		for _, a := range norm {
-			if e, ok := j.bans[a]; ok {
+			if e := m.findLocked(j, a, now); e != nil {
 				m.unbanLocked(j, e)
 				n++
 			} else if !ifExists {
@@ -357,8 +375,9 @@ func (m *Manager) unbanSome(j *jail, addrs []netip.Addr) int {
 	case addrs == nil:
 		n = m.unbanAllLocked(j)
 	default:
+		now := m.now().UnixNano()
 		for _, a := range addrs {
-			if e, ok := j.bans[a.Unmap()]; ok {
+			if e := m.findLocked(j, a.Unmap(), now); e != nil {
 				m.unbanLocked(j, e)
 				n++
 			}
@@ -374,7 +393,9 @@ func (m *Manager) IsBanned(name string, addr netip.Addr) (bool, error) {
 	var banned bool
 	err := m.locked(name, func(j *jail) error {
 		addr, err := checkAddr(addr)
-		_, banned = j.bans[addr]
+		if err == nil {
+			banned = m.findLocked(j, addr, m.now().UnixNano()) != nil
+		}
 		return err
 	})
 	return banned, err
@@ -383,10 +404,11 @@ func (m *Manager) IsBanned(name string, addr netip.Addr) (bool, error) {
 // BannedIn returns the names of the jails, sorted, where addr is banned.
 func (m *Manager) BannedIn(addr netip.Addr) []string {
 	addr = addr.Unmap()
+	now := m.now().UnixNano()
 	var names []string
 	for _, j := range m.snapshot() {
 		j.mu.Lock()
-		if _, ok := j.bans[addr]; ok && !j.removed {
+		if e := m.findLocked(j, addr, now); e != nil && !j.removed {
 			names = append(names, j.name)
 		}
 		j.mu.Unlock()
@@ -413,11 +435,11 @@ func (m *Manager) BanList(name string) ([]Ban, error) {
 
 // Status is a jail's counters, as fail2ban's `status JAIL` reports them.
 type Status struct {
-	CurrentlyFailed int          // addresses with failures being tracked
-	TotalFailed     int          // failures counted since the jail was added (one per Attempt)
-	CurrentlyBanned int          // live bans
-	TotalBanned     int          // bans since the jail was added
-	Banned          []netip.Addr // live bans, ordered like BanList
+	CurrentlyFailed int            // addresses with failures being tracked
+	TotalFailed     int            // failures counted since the jail was added (one per Attempt)
+	CurrentlyBanned int            // live bans
+	TotalBanned     int            // bans since the jail was added
+	Banned          []netip.Prefix // live bans, ordered like BanList
 }
 
 // Status returns the jail's counters; failures older than findtime are
@@ -427,9 +449,9 @@ func (m *Manager) Status(name string) (Status, error) {
 	var st Status
 	err := m.locked(name, func(j *jail) error {
 		es := sortedBans(j)
-		st.Banned = make([]netip.Addr, len(es))
+		st.Banned = make([]netip.Prefix, len(es))
 		for i, e := range es {
-			st.Banned[i] = e.ban.Addr
+			st.Banned[i] = e.ban.Prefix
 		}
 		st.CurrentlyBanned = len(es)
 		st.TotalBanned = j.banTotal
@@ -482,3 +504,16 @@ func (e *invalidAddrError) Error() string {
 
 // Unwrap lets errors.Is(err, ErrInvalidAddress) succeed.
 func (e *invalidAddrError) Unwrap() error { return ErrInvalidAddress }
+
+// findLocked returns the ban covering addr in j: by the jail's key for it,
+// or by addr alone (a ban made before IPv6Prefix changed, or one that fell
+// back to the address); j.mu is held.
+func (m *Manager) findLocked(j *jail, addr netip.Addr, now int64) *banEntry {
+	if e, ok := j.bans[m.keyLocked(j, addr, now)]; ok {
+		return e
+	}
+	if e, ok := j.bans[netip.PrefixFrom(addr, addr.BitLen())]; ok {
+		return e
+	}
+	return nil
+}

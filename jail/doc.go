@@ -26,8 +26,12 @@
 //   - a failure at time t counts while now-t < findtime (fail2ban drops an
 //     entry whose last failure is at or before now-findtime);
 //   - loopback addresses are never counted nor banned; ignoreip and
-//     ignoreself addresses are not counted, but BanIP bans them, as
-//     fail2ban's banip does;
+//     ignoreself addresses are not counted, and BanIP refuses them, and any
+//     address of this host, with ErrInvalidAddress (fail2ban's banip bans
+//     them: with kernel enforcement that locks the operator out);
+//   - a jail with IPv6Prefix counts and bans IPv6 attackers by prefix (a
+//     /64 by default choice of operators), except where the prefix would
+//     cover an ignored or own address: there it falls back to the address;
 //   - an idle jail counts nothing;
 //   - SetBanTime applies to bans made afterwards, not to live ones;
 //   - BanIP on an address already banned prolongs its ban to now+bantime

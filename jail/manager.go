@@ -50,6 +50,11 @@ type Config struct {
 	// Actions names the actions run on ban and unban; opaque to this
 	// package, passed along in Events.
 	Actions []string
+	// IPv6Prefix, when between 1 and 127, counts and bans IPv6 attackers by
+	// their whole prefix of that length (64: the /64 a host usually gets)
+	// instead of by address; 0 or 128 is per address. A prefix that would
+	// cover an ignored or own address falls back to the single address.
+	IPv6Prefix int
 }
 
 // DefaultConfig returns the settings fail2ban gives a jail created with
@@ -96,7 +101,12 @@ type Event struct {
 
 // Ban is one live ban.
 type Ban struct {
-	Addr    netip.Addr
+	// Addr is the banned address, or the first address of Prefix when the
+	// jail bans IPv6 prefixes.
+	Addr netip.Addr
+	// Prefix is what the ban covers: Addr's host prefix (/32, /128), or a
+	// wider IPv6 prefix in a jail with IPv6Prefix set.
+	Prefix  netip.Prefix
 	Start   time.Time
 	BanTime time.Duration // Forever or positive
 	Count   int           // how many times the address was banned (1 until bantime.increment)
@@ -150,8 +160,8 @@ type jail struct {
 	ignoreNets []netip.Prefix
 	idle       bool
 	started    bool
-	removed    bool // stopped: the jail is gone from Manager.jails
-	bans       map[netip.Addr]*banEntry
+	removed    bool                       // stopped: the jail is gone from Manager.jails
+	bans       map[netip.Prefix]*banEntry // by Ban.Prefix
 	failTotal  int
 	banTotal   int
 
@@ -230,6 +240,9 @@ func (m *Manager) Add(cfg Config) error {
 	if err := checkMaxRetry(cfg.MaxRetry); err != nil {
 		return err
 	}
+	if err := checkPrefix6(cfg.IPv6Prefix); err != nil {
+		return err
+	}
 	if err := checkFindTime(cfg.FindTime); err != nil {
 		return err
 	}
@@ -243,7 +256,7 @@ func (m *Manager) Add(cfg Config) error {
 	}
 	j := &jail{
 		name: cfg.Name,
-		bans: make(map[netip.Addr]*banEntry),
+		bans: make(map[netip.Prefix]*banEntry),
 	}
 	j.cfg = cfg
 	j.cfg.Actions = slices.Clone(cfg.Actions)
@@ -267,6 +280,51 @@ func checkMaxRetry(n int) error {
 		return invalidValue("maxretry", n)
 	}
 	return nil
+}
+
+func checkPrefix6(n int) error {
+	if n < 0 || n > 128 || n > 0 && n < 16 {
+		// A prefix shorter than /16 would ban a good part of the Internet
+		// on one attacker's failures: certainly a typo.
+		return invalidValue("ipv6prefix (0, or 16..128)", n)
+	}
+	return nil
+}
+
+// SetIPv6Prefix sets the prefix length IPv6 attackers are counted and
+// banned by, for failures and bans from now on (0 or 128: per address).
+func (m *Manager) SetIPv6Prefix(name string, n int) error {
+	if err := checkPrefix6(n); err != nil {
+		return err
+	}
+	return m.locked(name, func(j *jail) error { j.cfg.IPv6Prefix = n; return nil })
+}
+
+// keyLocked returns the ban key of addr in j: addr itself, or for IPv6 in a
+// jail with IPv6Prefix its prefix, unless the prefix would cover an ignored
+// or own address; j.mu is held.
+func (m *Manager) keyLocked(j *jail, addr netip.Addr, now int64) netip.Prefix {
+	bits := j.cfg.IPv6Prefix
+	if !addr.Is6() || bits == 0 || bits >= 128 {
+		return netip.PrefixFrom(addr, addr.BitLen())
+	}
+	p := netip.PrefixFrom(addr, bits).Masked()
+	for _, n := range j.ignoreNets {
+		if n.Overlaps(p) {
+			return netip.PrefixFrom(addr, 128)
+		}
+	}
+	for a := range j.ignoreSet {
+		if p.Contains(a) {
+			return netip.PrefixFrom(addr, 128)
+		}
+	}
+	for _, a := range m.selfAddrs(now) {
+		if p.Contains(a) {
+			return netip.PrefixFrom(addr, 128)
+		}
+	}
+	return p
 }
 
 func checkFindTime(d time.Duration) error {
@@ -567,11 +625,16 @@ type selfAddrs struct {
 }
 
 func (m *Manager) isSelf(addr netip.Addr, now int64) bool {
+	return slices.Contains(m.selfAddrs(now), addr)
+}
+
+// selfAddrs returns this host's addresses, refreshed every selfTTL.
+func (m *Manager) selfAddrs(now int64) []netip.Addr {
 	s := m.self.cur.Load()
 	if s == nil || now-s.at >= int64(selfTTL) || now < s.at {
 		s = m.self.refresh(m.selfFn, now, false)
 	}
-	return slices.Contains(s.addrs, addr)
+	return s.addrs
 }
 
 // refresh rereads the addresses, unless (without force) another goroutine

@@ -267,10 +267,17 @@ func TestInvalidAddressToManager(t *testing.T) {
 
 func TestBanIP(t *testing.T) {
 	f := newFixture(t, Options{})
-	f.add(t, Config{Name: "j", BanTime: 10 * time.Minute, IgnoreIP: []netip.Prefix{mustPrefix("192.0.2.0/24")}})
+	f.add(t, Config{Name: "j", BanTime: 10 * time.Minute, IgnoreIP: []netip.Prefix{mustPrefix("198.51.100.0/24")}})
 	a, b := mustAddr("192.0.2.1"), mustAddr("2001:db8::1")
 	if n, err := f.m.BanIP("j", []netip.Addr{a, b, a}); n != 2 || err != nil {
-		t.Fatalf("BanIP = %d, %v; want 2 (banip skips ignoreip, counts a once)", n, err)
+		t.Fatalf("BanIP = %d, %v; want 2 (counts a once)", n, err)
+	}
+	// Unlike fail2ban's banip, an ignored address is refused, and with it
+	// the whole command: a ban of what the operator keeps reachable would
+	// lock it out once the kernel enforces bans.
+	if n, err := f.m.BanIP("j", []netip.Addr{mustAddr("203.0.113.9"), mustAddr("198.51.100.5")}); n != 0 || !errors.Is(err, ErrInvalidAddress) ||
+		!strings.Contains(err.Error(), "ignore list") {
+		t.Fatalf("BanIP of an ignored address = %d, %v; want ErrInvalidAddress naming the ignore list", n, err)
 	}
 	for _, lo := range []string{"127.0.0.1", "::1", "::ffff:127.0.0.2"} {
 		n, err := f.m.BanIP("j", []netip.Addr{mustAddr("203.0.113.9"), mustAddr(lo)})
@@ -398,7 +405,7 @@ func TestBanListOrder(t *testing.T) {
 	var got, gotSt []string
 	for i, b := range bans {
 		got = append(got, b.Addr.String())
-		gotSt = append(gotSt, st.Banned[i].String())
+		gotSt = append(gotSt, st.Banned[i].Addr().String())
 	}
 	if !slices.Equal(got, want) || !slices.Equal(gotSt, want) {
 		t.Fatalf("BanList %v, Status.Banned %v; want %v", got, gotSt, want)
@@ -441,7 +448,11 @@ func TestUnban(t *testing.T) {
 				t.Fatalf("error %q does not name %s", err, tt.wantMiss[0])
 			}
 			st, _ := f.m.Status("j")
-			if !slices.Equal(st.Banned, tt.wantAfter) {
+			var after []netip.Addr
+			for _, p := range st.Banned {
+				after = append(after, p.Addr())
+			}
+			if !slices.Equal(after, tt.wantAfter) {
 				t.Fatalf("banned after: %v, want %v", st.Banned, tt.wantAfter)
 			}
 			if f.rec.count(EventUnban) != tt.wantN {
@@ -988,5 +999,76 @@ func TestRingGrowsWithFailures(t *testing.T) {
 	}
 	if banned, _ := f.m.IsBanned("j", addr); banned {
 		t.Fatal("banned after 999 of 1000 failures")
+	}
+}
+
+func TestIPv6Prefix(t *testing.T) {
+	self := mustAddr("2001:db8:ffff::1")
+	f := newFixture(t, Options{SelfAddrs: func() []netip.Addr { return []netip.Addr{self} }})
+	f.add(t, Config{Name: "j", MaxRetry: 3, FindTime: time.Hour, BanTime: time.Hour, IPv6Prefix: 64,
+		IgnoreIP: []netip.Prefix{mustPrefix("2001:db8:2::7/128")}})
+	// Three attackers in one /64 share one count.
+	for _, a := range []string{"2001:db8:1::1", "2001:db8:1::2", "2001:db8:1:0:ffff::3"} {
+		if n, err := f.m.Attempt("j", mustAddr(a), nil); n != 1 || err != nil {
+			t.Fatalf("Attempt(%s) = %d, %v", a, n, err)
+		}
+	}
+	bans, _ := f.m.BanList("j")
+	if len(bans) != 1 || bans[0].Prefix != mustPrefix("2001:db8:1::/64") {
+		t.Fatalf("bans %+v, want one of 2001:db8:1::/64", bans)
+	}
+	for _, a := range []string{"2001:db8:1::abcd", "2001:db8:1::1"} {
+		if banned, _ := f.m.IsBanned("j", mustAddr(a)); !banned {
+			t.Errorf("%s in the banned /64 is not banned", a)
+		}
+		if got := f.m.BannedIn(mustAddr(a)); !slices.Equal(got, []string{"j"}) {
+			t.Errorf("BannedIn(%s) = %v", a, got)
+		}
+	}
+	if banned, _ := f.m.IsBanned("j", mustAddr("2001:db8:1:1::1")); banned {
+		t.Error("the next /64 is banned too")
+	}
+	// IPv4 is per address whatever the prefix.
+	for range 3 {
+		f.m.Attempt("j", mustAddr("192.0.2.1"), nil)
+	}
+	if banned, _ := f.m.IsBanned("j", mustAddr("192.0.2.2")); banned {
+		t.Error("IPv6Prefix banned an IPv4 neighbour")
+	}
+	// A /64 holding an ignored address or this host's: by address only.
+	n, err := f.m.BanIP("j", []netip.Addr{mustAddr("2001:db8:2::8"), mustAddr("2001:db8:ffff::2")})
+	if n != 2 || err != nil {
+		t.Fatalf("BanIP = %d, %v", n, err)
+	}
+	bans, _ = f.m.BanList("j")
+	var got []string
+	for _, b := range bans {
+		got = append(got, b.Prefix.String())
+	}
+	slices.Sort(got)
+	want := []string{"192.0.2.1/32", "2001:db8:1::/64", "2001:db8:2::8/128", "2001:db8:ffff::2/128"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("bans %v, want %v", got, want)
+	}
+	// Unban by any address in the prefix lifts it.
+	if n, err := f.m.UnbanIP("j", []netip.Addr{mustAddr("2001:db8:1::9999")}, false); n != 1 || err != nil {
+		t.Fatalf("UnbanIP inside the /64 = %d, %v", n, err)
+	}
+	if err := f.m.SetIPv6Prefix("j", 8); !errors.Is(err, ErrInvalidValue) {
+		t.Fatalf("SetIPv6Prefix(8) = %v, want ErrInvalidValue", err)
+	}
+}
+
+func TestBanIPRefusesOwnAddress(t *testing.T) {
+	self := mustAddr("192.0.2.254")
+	f := newFixture(t, Options{SelfAddrs: func() []netip.Addr { return []netip.Addr{self} }})
+	// Even with ignoreself off, this host's address is never banned.
+	f.add(t, Config{Name: "j", IgnoreSelf: false})
+	n, err := f.m.BanIP("j", []netip.Addr{mustAddr("198.51.100.1"), self})
+	if n != 0 || !errors.Is(err, ErrInvalidAddress) || !strings.Contains(err.Error(), "this host") {
+		t.Fatalf("BanIP(own address) = %d, %v; want ErrInvalidAddress naming this host", n, err)
+	}
+	if banned, _ := f.m.IsBanned("j", mustAddr("198.51.100.1")); banned {
+		t.Fatal("a refused BanIP banned part of its list")
 	}
 }

@@ -20,14 +20,14 @@ func (m *Manager) Expire() int {
 		j.mu.Lock()
 		// The ban may have been lifted, or the address banned anew, since
 		// it left the heap; only the same entry is expired.
-		if j.bans[e.ban.Addr] == e {
+		if j.bans[e.ban.Prefix] == e {
 			switch {
 			case e.ban.BanTime == Forever:
 				// Prolonged to forever meanwhile: stays, out of the heap.
 			case e.end > now.UnixNano():
 				m.heap.add(e) // prolonged meanwhile
 			default:
-				delete(j.bans, e.ban.Addr)
+				delete(j.bans, e.ban.Prefix)
 				m.queue(j, EventUnban, e.ban)
 				n++
 			}

@@ -179,7 +179,14 @@ func (s *Server) statusJail(name, flavor string) (result, error) {
 		protocol.Tuple{"Total banned", int64(st.TotalBanned)},
 	}
 	if flavor != "short" {
-		acts = append(acts, protocol.Tuple{"Banned IP list", addrList(st.Banned)})
+		acts = append(acts, protocol.Tuple{"Banned IP list", prefixList(st.Banned)})
+	}
+	// A failing kernel action must not go unnoticed; the line appears only
+	// then, so the output keeps fail2ban's shape while all is well.
+	if s.o.Queue != nil {
+		if n := s.o.Queue.JailFailures(name); n > 0 {
+			acts = append(acts, protocol.Tuple{"Action failures", int64(n)})
+		}
 	}
 	return ok([]any{protocol.Tuple{"Filter", filter}, protocol.Tuple{"Actions", acts}})
 }
@@ -196,7 +203,7 @@ func (s *Server) banned(ips []string) (result, error) {
 			}
 			l := make([]any, len(bans))
 			for i, b := range bans {
-				l[i] = b.Addr.String()
+				l[i] = banText(b.Prefix)
 			}
 			out = append(out, protocol.Dict{{Key: name, Value: l}})
 		}
@@ -332,6 +339,19 @@ func (s *Server) set(name, sub string, args []string) (result, error) {
 			return result{}, err
 		}
 		return s.get(name, []string{"ignoreip"})
+	case "ipv6prefix":
+		v, err := arg(0)
+		if err != nil {
+			return result{}, err
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(v, "/")))
+		if err != nil {
+			return result{}, fmt.Errorf("%w: ipv6prefix %q", jail.ErrInvalidValue, v)
+		}
+		if err := j.SetIPv6Prefix(name, n); err != nil {
+			return result{}, err
+		}
+		return s.get(name, []string{"ipv6prefix"})
 	case "ignoreself":
 		v, err := arg(0)
 		if err != nil {
@@ -439,7 +459,7 @@ func (s *Server) get(name string, rest []string) (result, error) {
 			}
 			l := make([]any, len(bans))
 			for i, b := range bans {
-				l[i] = b.Addr.String()
+				l[i] = banText(b.Prefix)
 			}
 			return ok(l)
 		}
@@ -475,7 +495,7 @@ func (s *Server) get(name string, rest []string) (result, error) {
 			if withTime {
 				l[i] = banWithTime(b)
 			} else {
-				l[i] = b.Addr.String()
+				l[i] = banText(b.Prefix)
 			}
 		}
 		return ok(l)
@@ -495,6 +515,8 @@ func (s *Server) get(name string, rest []string) (result, error) {
 		return ok(ignoreList(cfg.IgnoreIP))
 	case "ignoreself":
 		return ok(cfg.IgnoreSelf)
+	case "ipv6prefix":
+		return ok(int64(cfg.IPv6Prefix))
 	case "actions":
 		l := make([]any, len(cfg.Actions))
 		for i, a := range cfg.Actions {
@@ -560,12 +582,21 @@ func parseAddrs(vals []string) ([]netip.Addr, error) {
 	return out, nil
 }
 
-func addrList(as []netip.Addr) []any {
-	l := make([]any, len(as))
-	for i, a := range as {
-		l[i] = a.String()
+func prefixList(ps []netip.Prefix) []any {
+	l := make([]any, len(ps))
+	for i, p := range ps {
+		l[i] = banText(p)
 	}
 	return l
+}
+
+// banText shows a ban as fail2ban shows its IPs: a single address bare, a
+// network (an IPv6 prefix ban) in CIDR form.
+func banText(p netip.Prefix) string {
+	if p.IsSingleIP() {
+		return p.Addr().String()
+	}
+	return p.String()
 }
 
 // ignoreList lists ignore entries as fail2ban shows them: networks first,
@@ -603,7 +634,7 @@ func banWithTime(b jail.Ban) string {
 		secs = int64(b.BanTime / time.Second)
 		end = b.Start.Add(b.BanTime)
 	}
-	return fmt.Sprintf("%s \t%s + %d = %s", b.Addr, b.Start.Local().Format(layout), secs, end.Local().Format(layout))
+	return fmt.Sprintf("%s \t%s + %d = %s", banText(b.Prefix), b.Start.Local().Format(layout), secs, end.Local().Format(layout))
 }
 
 // pyBool is fail2ban's _as_bool for strings.
@@ -674,6 +705,7 @@ func helpLines() []any {
 		"get <JAIL> ignoreip",
 		"set|get <JAIL> ignoreself [true|false]",
 		"set|get <JAIL> idle [on|off]",
+		"set|get <JAIL> ipv6prefix [LEN]        ban IPv6 attackers by prefix (64), 0: per address",
 		"set <JAIL> addaction|delaction <NAME>  built-in actions only",
 		"get <JAIL> actions",
 		"get <JAIL> banned [IP ...]",

@@ -80,7 +80,7 @@ func startTB(t testing.TB, o server.Options, jails ...jail.Config) *daemon {
 			if ev.Kind == jail.EventUnban {
 				op = actions.OpUnban
 			}
-			q.Submit(actions.Job{Op: op, Actions: ev.Actions, Target: actions.Target{Jail: ev.Jail, Prefix: netip.PrefixFrom(ev.Ban.Addr, ev.Ban.Addr.BitLen())}})
+			q.Submit(actions.Job{Op: op, Actions: ev.Actions, Target: actions.Target{Jail: ev.Jail, Prefix: ev.Ban.Prefix}})
 		},
 	})
 	for _, c := range jails {
@@ -201,6 +201,12 @@ func TestCommands(t *testing.T) {
 		{name: "loglevel", args: []any{"set", "loglevel", "debug"}, want: "DEBUG"},
 		{name: "echo", args: []any{"echo", "hello", "world"}, want: "[hello world]"},
 		{name: "unban --all", args: []any{"unban", "--all"}, want: "3"},
+		{name: "banip of an ignored address is refused", args: []any{"set", "api", "banip", "192.0.2.77"}, wantCode: 1, want: "builtins.ValueError [jail: invalid address: in the ignore list"},
+		{name: "ipv6prefix", args: []any{"set", "api", "ipv6prefix", "64"}, want: "64"},
+		{name: "banip bans the /64", args: []any{"set", "api", "banip", "2001:db8:1::5"}, want: "1"},
+		{name: "another address of the /64 is banned", args: []any{"get", "api", "banned", "2001:db8:1::ffff"}, want: "1"},
+		{name: "the list shows the prefix", args: []any{"get", "api", "banip"}, want: "[2001:db8:1::/64]"},
+		{name: "ipv6prefix too short", args: []any{"set", "api", "ipv6prefix", "8"}, wantCode: 1, want: "builtins.ValueError"},
 		{name: "unknown set", args: []any{"set", "api", "logpath", "/x"}, wantCode: 1, want: "builtins.Exception [Invalid command 'logpath' (no set action or not yet implemented)]"},
 	}
 	for _, tt := range tests {
