@@ -457,3 +457,24 @@ func BenchmarkBanBatch(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(ts)*n)/b.Elapsed().Seconds(), "elements/s")
 }
+
+// BenchmarkBanBatchRefresh prolongs 10,000 bans already in the sets: the
+// add/delete/add path, three elements per target.
+func BenchmarkBanBatchRefresh(b *testing.B) {
+	needKernel(b)
+	ns := newNS(b)
+	a := newAction(b, ns)
+	ts := manyTargets(10000, time.Hour)
+	if err := a.BanBatch(b.Context(), ts); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		n++
+		if err := a.BanBatch(b.Context(), ts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(ts)*n)/b.Elapsed().Seconds(), "elements/s")
+}
