@@ -103,24 +103,27 @@ const ownTTL = time.Second
 const dumpTries = 5
 
 // Action bans prefixes by adding routes of one type, protocol and table.
-// It is safe for concurrent use; calls are serialized on one netlink handle.
+// It is safe for concurrent use; calls are serialized on its sockets.
 type Action struct {
 	spec  string
 	typ   Type
 	table int
 	proto int
+	msg   routeMsg
 	log   *zap.Logger
 
-	mu     sync.Mutex // guards the fields below, and the handle's use
-	h      *netlink.Handle
+	mu     sync.Mutex                // guards the fields below, and the sockets' use
+	h      *netlink.Handle           // dumps: routes, own addresses
+	p      *pipe                     // adds and deletes, pipelined
 	jails  map[netip.Prefix][]string // jails banning each prefix whose route is in the kernel
 	own    []netip.Addr              // the namespace's own addresses
 	ownAt  time.Time                 // when own was read; zero forces a read
 	closed bool
 }
 
-// New opens one netlink handle (in o.NetNS when set) and returns an action
-// whose Name is spec.
+// New opens its netlink sockets (in o.NetNS when set) and returns an action
+// whose Name is spec: one netlink.Handle for dumps and one raw socket that
+// pipelines adds and deletes, both kept for the action's life.
 func New(spec string, o Options) (*Action, error) {
 	if o.Type == 0 {
 		o.Type = Blackhole
@@ -152,13 +155,20 @@ func New(spec string, o Options) (*Action, error) {
 	if err != nil {
 		return nil, err
 	}
+	p, err := openPipe(o.NetNS)
+	if err != nil {
+		h.Close()
+		return nil, err
+	}
 	return &Action{
 		spec:  spec,
 		typ:   o.Type,
 		table: o.Table,
 		proto: o.Protocol,
+		msg:   routeMsg{table: o.Table, proto: uint8(o.Protocol), typ: uint8(o.Type)},
 		log:   o.Log,
 		h:     h,
+		p:     p,
 		jails: make(map[netip.Prefix][]string),
 	}, nil
 }
@@ -218,19 +228,17 @@ func (a *Action) BanBatch(ctx context.Context, ts []actions.Target) error {
 	if a.closed {
 		return ErrClosed
 	}
-	var (
-		errs   []error
-		exists []pending // adds that met EEXIST, resolved with one dump below
-	)
 	own, err := a.ownLocked(len(ts) > 1)
 	if err != nil {
 		return err
 	}
-	for i, t := range ts {
-		if err := ctx.Err(); err != nil {
-			errs = append(errs, fmt.Errorf("route: %d targets not banned: %w", len(ts)-i, err))
-			break
-		}
+	var (
+		errs  []error
+		adds  []netip.Prefix
+		jails [][]string           // jails[i] ban adds[i]
+		queue map[netip.Prefix]int // index in adds, for a prefix twice in ts
+	)
+	for _, t := range ts {
 		p, err := Normalize(t.Prefix)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("route: ban %s: %w", t.Prefix, err))
@@ -242,18 +250,36 @@ func (a *Action) BanBatch(ctx context.Context, ts []actions.Target) error {
 			}
 			continue
 		}
+		if i, ok := queue[p]; ok {
+			if !slices.Contains(jails[i], t.Jail) {
+				jails[i] = append(jails[i], t.Jail)
+			}
+			continue
+		}
 		if err := Check(p, own); err != nil {
 			errs = append(errs, fmt.Errorf("route: ban %s (jail %s): %w", p, t.Jail, err))
 			continue
 		}
-		err = a.h.RouteAdd(a.route(p))
-		switch {
+		if queue == nil {
+			queue = make(map[netip.Prefix]int)
+		}
+		queue[p] = len(adds)
+		adds = append(adds, p)
+		jails = append(jails, []string{t.Jail})
+	}
+	if err := ctx.Err(); err != nil {
+		return errors.Join(append(errs, fmt.Errorf("route: %d bans not applied: %w", len(adds), err))...)
+	}
+	results := a.sendLocked(unix.RTM_NEWROUTE, adds)
+	var exists []pending // adds that met EEXIST, resolved with one dump below
+	for i, p := range adds {
+		switch err := results[i]; {
 		case err == nil:
-			a.jails[p] = []string{t.Jail}
+			a.jails[p] = jails[i]
 		case errors.Is(err, unix.EEXIST):
-			exists = append(exists, pending{p, t.Jail})
+			exists = append(exists, pending{p, jails[i]})
 		default:
-			errs = append(errs, fmt.Errorf("route: ban %s (jail %s): %w", p, t.Jail, err))
+			errs = append(errs, fmt.Errorf("route: ban %s (jails %v): %w", p, jails[i], err))
 		}
 	}
 	if len(exists) > 0 {
@@ -262,9 +288,30 @@ func (a *Action) BanBatch(ctx context.Context, ts []actions.Target) error {
 	return errors.Join(errs...)
 }
 
+// sendLocked sends one request of kind per prefix through the pipe and
+// returns the answer to each; a failed socket fails every request it left
+// unanswered.
+func (a *Action) sendLocked(kind uint16, ps []netip.Prefix) []error {
+	results := make([]error, len(ps))
+	if len(ps) == 0 {
+		return results
+	}
+	for i := range results {
+		results[i] = errNoAnswer
+	}
+	if err := a.p.do(kind, a.msg, ps, results); err != nil {
+		for i, r := range results {
+			if r == errNoAnswer {
+				results[i] = err
+			}
+		}
+	}
+	return results
+}
+
 type pending struct {
-	p    netip.Prefix
-	jail string
+	p     netip.Prefix
+	jails []string
 }
 
 // resolveExistingLocked decides, for adds that met EEXIST, whether the
@@ -299,18 +346,16 @@ func (a *Action) resolveExistingLocked(ps []pending) []error {
 		}
 		switch {
 		case ours:
-			if js := a.jails[p.p]; !slices.Contains(js, p.jail) {
-				a.jails[p.p] = append(js, p.jail)
-			}
+			a.jails[p.p] = p.jails
 		case len(found[p.p]) > 0:
 			o := found[p.p][0]
-			errs = append(errs, fmt.Errorf("%w: ban %s (jail %s): table %d has a %s route of protocol %s",
-				ErrForeignRoute, p.p, p.jail, a.table, Type(o.typ), o.proto))
+			errs = append(errs, fmt.Errorf("%w: ban %s (jails %v): table %d has a %s route of protocol %s",
+				ErrForeignRoute, p.p, p.jails, a.table, Type(o.typ), o.proto))
 		default:
 			// EEXIST, yet no route with this exact prefix in our table: a
 			// route differing in something we do not compare (tos, metric).
-			errs = append(errs, fmt.Errorf("%w: ban %s (jail %s): the kernel reports a route exists in table %d",
-				ErrForeignRoute, p.p, p.jail, a.table))
+			errs = append(errs, fmt.Errorf("%w: ban %s (jails %v): the kernel reports a route exists in table %d",
+				ErrForeignRoute, p.p, p.jails, a.table))
 		}
 	}
 	return errs
@@ -324,44 +369,77 @@ func (a *Action) UnbanBatch(ctx context.Context, ts []actions.Target) error {
 	if a.closed {
 		return ErrClosed
 	}
-	var errs []error
-	for i, t := range ts {
-		if err := ctx.Err(); err != nil {
-			errs = append(errs, fmt.Errorf("route: %d targets not unbanned: %w", len(ts)-i, err))
-			break
-		}
+	var (
+		errs  []error
+		dels  []netip.Prefix
+		last  [][]string // the jails that unbanned dels[i] last, restored if the delete fails
+		was   []bool     // whether dels[i] was tracked: only then is last[i] restored
+		queue map[netip.Prefix]int
+	)
+	for _, t := range ts {
 		p, err := Normalize(t.Prefix)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("route: unban %s: %w", t.Prefix, err))
 			continue
 		}
+		if i, ok := queue[p]; ok {
+			if !slices.Contains(last[i], t.Jail) {
+				last[i] = append(last[i], t.Jail)
+			}
+			continue
+		}
 		js, tracked := a.jails[p]
 		if tracked {
-			if rest := slices.DeleteFunc(slices.Clone(js), func(j string) bool { return j == t.Jail }); len(rest) > 0 {
-				a.jails[p] = rest
-				continue
+			if len(js) > 1 || js[0] != t.Jail {
+				// Clone: the slice may be shared with a caller of Jails.
+				rest := slices.DeleteFunc(slices.Clone(js), func(j string) bool { return j == t.Jail })
+				if len(rest) > 0 {
+					a.jails[p] = rest
+					continue
+				}
 			}
+			delete(a.jails, p)
 		}
 		// The last jail, or a prefix this process never banned (a ban from
 		// before a restart without Reconcile): delete the route if it is ours.
-		if err := a.delLocked(p); err != nil {
-			errs = append(errs, fmt.Errorf("route: unban %s (jail %s): %w", p, t.Jail, err))
-			continue // the jail stays recorded, so a retry deletes again
+		if queue == nil {
+			queue = make(map[netip.Prefix]int)
 		}
-		delete(a.jails, p)
+		queue[p] = len(dels)
+		dels = append(dels, p)
+		last = append(last, []string{t.Jail})
+		was = append(was, tracked)
+	}
+	if err := ctx.Err(); err != nil {
+		for i, p := range dels {
+			if was[i] {
+				a.jails[p] = last[i]
+			}
+		}
+		return errors.Join(append(errs, fmt.Errorf("route: %d unbans not applied: %w", len(dels), err))...)
+	}
+	for i, err := range a.delLocked(dels) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("route: unban %s (jails %v): %w", dels[i], last[i], err))
+			if was[i] {
+				a.jails[dels[i]] = last[i] // so a retry deletes again
+			}
+		}
 	}
 	return errors.Join(errs...)
 }
 
-// delLocked deletes our route for p. The request names our protocol, type
-// and table, so the kernel deletes no route of anyone else's (it answers
-// ESRCH, as when the route is already gone: both are success here).
-func (a *Action) delLocked(p netip.Prefix) error {
-	err := a.h.RouteDel(a.route(p))
-	if err == nil || errors.Is(err, unix.ESRCH) || errors.Is(err, unix.ENOENT) {
-		return nil
+// delLocked deletes our routes for ps. The requests name our protocol, type
+// and table, so the kernel deletes no route of anyone else's: it answers
+// ESRCH, as when the route is already gone, and both are success here.
+func (a *Action) delLocked(ps []netip.Prefix) []error {
+	results := a.sendLocked(unix.RTM_DELROUTE, ps)
+	for i, err := range results {
+		if errors.Is(err, unix.ESRCH) || errors.Is(err, unix.ENOENT) {
+			results[i] = nil
+		}
 	}
-	return err
+	return results
 }
 
 // Reconcile makes the kernel match live: routes of ours no live ban needs
@@ -390,16 +468,19 @@ func (a *Action) Reconcile(ctx context.Context, live []actions.Target) (added, r
 		return 0, 0, err
 	}
 	haveSet := make(map[netip.Prefix]bool, len(have))
+	var stale []netip.Prefix
 	for _, p := range have {
 		haveSet[p] = true
-		if _, ok := want[p]; ok {
-			continue
+		if _, ok := want[p]; !ok {
+			stale = append(stale, p)
 		}
-		if err := ctx.Err(); err != nil {
-			return added, removed, errors.Join(append(errs, err)...)
-		}
-		if err := a.delLocked(p); err != nil {
-			errs = append(errs, fmt.Errorf("route: reconcile: delete %s: %w", p, err))
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, 0, errors.Join(append(errs, err)...)
+	}
+	for i, err := range a.delLocked(stale) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("route: reconcile: delete %s: %w", stale[i], err))
 			continue
 		}
 		removed++
@@ -409,33 +490,38 @@ func (a *Action) Reconcile(ctx context.Context, live []actions.Target) (added, r
 		return added, removed, errors.Join(append(errs, err)...)
 	}
 	a.jails = make(map[netip.Prefix][]string, len(want))
+	var adds []netip.Prefix
 	for p, js := range want {
 		if haveSet[p] {
 			a.jails[p] = js
 			continue
 		}
-		if err := ctx.Err(); err != nil {
-			return added, removed, errors.Join(append(errs, err)...)
-		}
 		if err := Check(p, own); err != nil {
 			errs = append(errs, fmt.Errorf("route: reconcile %s (jails %v): %w", p, js, err))
 			continue
 		}
-		if err := a.h.RouteAdd(a.route(p)); err != nil {
+		adds = append(adds, p)
+	}
+	if err := ctx.Err(); err != nil {
+		return added, removed, errors.Join(append(errs, err)...)
+	}
+	for i, err := range a.sendLocked(unix.RTM_NEWROUTE, adds) {
+		p := adds[i]
+		if err != nil {
 			if errors.Is(err, unix.EEXIST) {
 				// Not in our listing, so not ours.
 				err = fmt.Errorf("%w: %v", ErrForeignRoute, err)
 			}
-			errs = append(errs, fmt.Errorf("route: reconcile %s (jails %v): %w", p, js, err))
+			errs = append(errs, fmt.Errorf("route: reconcile %s (jails %v): %w", p, want[p], err))
 			continue
 		}
-		a.jails[p] = js
+		a.jails[p] = want[p]
 		added++
 	}
 	return added, removed, errors.Join(errs...)
 }
 
-// Close releases the netlink handle. With flush it first deletes every
+// Close releases the netlink sockets. With flush it first deletes every
 // route of the action's protocol and type in its table; without, the
 // routes stay so bans outlive a restart. Closing twice is harmless.
 func (a *Action) Close(ctx context.Context, flush bool) error {
@@ -450,18 +536,19 @@ func (a *Action) Close(ctx context.Context, flush bool) error {
 		if err != nil {
 			errs = append(errs, err)
 		}
-		for _, p := range have {
-			if err := ctx.Err(); err != nil {
-				errs = append(errs, fmt.Errorf("route: flush: %w", err))
-				break
-			}
-			if err := a.delLocked(p); err != nil {
-				errs = append(errs, fmt.Errorf("route: flush %s: %w", p, err))
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, fmt.Errorf("route: flush: %w", err))
+			have = nil
+		}
+		for i, err := range a.delLocked(have) {
+			if err != nil {
+				errs = append(errs, fmt.Errorf("route: flush %s: %w", have[i], err))
 			}
 		}
 		a.jails = make(map[netip.Prefix][]string)
 	}
 	a.h.Close()
+	a.p.close()
 	a.closed = true
 	return errors.Join(errs...)
 }

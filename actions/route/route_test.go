@@ -461,3 +461,81 @@ func TestFactoryBuilds(t *testing.T) {
 		t.Error("Lookup with a missing netns succeeded")
 	}
 }
+
+// TestLargeBatch: answers are matched to their requests across pipeline
+// windows; the foreign routes in it are named, everything else applied.
+func TestLargeBatch(t *testing.T) {
+	ctx := context.Background()
+	n := newNS(t)
+	h := n.handle(t)
+	ts := benchTargets(3*window+10, false)
+	foreignAt := []int{0, window - 1, window, 2*window + 5, len(ts) - 1}
+	for _, i := range foreignAt {
+		n.ip(t, "-6", "route", "add", "blackhole", ts[i].Prefix.String(), "proto", "static")
+	}
+	a := newAction(t, n, Options{})
+	err := a.BanBatch(ctx, ts)
+	if !errors.Is(err, ErrForeignRoute) {
+		t.Fatalf("BanBatch = %v, want ErrForeignRoute", err)
+	}
+	if got := strings.Count(err.Error(), "\n") + 1; got != len(foreignAt) {
+		t.Errorf("BanBatch reported %d failures, want %d:\n%v", got, len(foreignAt), err)
+	}
+	for _, i := range foreignAt {
+		if !strings.Contains(err.Error(), ts[i].Prefix.String()+" ") {
+			t.Errorf("error does not name %s", ts[i].Prefix)
+		}
+	}
+	owned, err := a.Owned(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(owned), len(ts)-len(foreignAt); got != want {
+		t.Fatalf("Owned has %d routes, want %d", got, want)
+	}
+	if err := a.UnbanBatch(ctx, ts); err != nil {
+		t.Fatal(err)
+	}
+	if got := n.routes(t, h, 254); len(got) != len(foreignAt) {
+		t.Fatalf("after UnbanBatch %d routes left, want the %d foreign ones", len(got), len(foreignAt))
+	}
+	for _, r := range n.routes(t, h, 254) {
+		if r.Proto != 4 {
+			t.Errorf("left %v, want only protocol 4 (static)", r)
+		}
+	}
+}
+
+func TestCanceled(t *testing.T) {
+	n := newNS(t)
+	h := n.handle(t)
+	a := newAction(t, n, Options{})
+	tg := target("sshd", "198.51.100.8")
+	if err := a.Ban(context.Background(), tg); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := a.Ban(ctx, target("sshd", "198.51.100.9")); !errors.Is(err, context.Canceled) {
+		t.Errorf("Ban with a canceled context = %v", err)
+	}
+	if err := a.Unban(ctx, tg); !errors.Is(err, context.Canceled) {
+		t.Errorf("Unban with a canceled context = %v", err)
+	}
+	if got, want := n.routes(t, h, 254), ours(Blackhole, "198.51.100.8"); !slices.Equal(got, want) {
+		t.Fatalf("routes = %v, want %v", got, want)
+	}
+	if got := a.Jails(tg.Prefix); !slices.Equal(got, []string{"sshd"}) {
+		t.Fatalf("jails after a canceled unban = %v, want [sshd]", got)
+	}
+	// A canceled unban of a prefix never banned leaves nothing recorded, so
+	// a later ban still adds the route.
+	other := target("sshd", "198.51.100.10")
+	a.Unban(ctx, other)
+	if err := a.Ban(context.Background(), other); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := n.routes(t, h, 254), ours(Blackhole, "198.51.100.10", "198.51.100.8"); !slices.Equal(got, want) {
+		t.Fatalf("routes = %v, want %v", got, want)
+	}
+}
