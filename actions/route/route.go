@@ -1,6 +1,8 @@
 // Package route is the action that bans by kernel route: each banned prefix
-// becomes a blackhole, unreachable or prohibit route, added and removed
-// through rtnetlink (github.com/vishvananda/netlink) on one reused handle.
+// becomes a blackhole, unreachable or prohibit route. Adds and deletes are
+// pipelined on a raw rtnetlink socket, many requests per write; route and
+// address dumps go through a github.com/vishvananda/netlink handle. Both
+// sockets are opened once, in the configured network namespace, and reused.
 //
 // Every route the action adds carries its protocol number (RTPROT_*, see
 // DefaultProtocol), so the action can list its own routes after a restart
@@ -189,6 +191,9 @@ func openHandle(nsPath string) (*netlink.Handle, error) {
 		if err != nil {
 			return nil, fmt.Errorf("route: netlink handle: %w", err)
 		}
+		if err := timeout(h); err != nil {
+			return nil, err
+		}
 		return h, nil
 	}
 	ns, err := netns.GetFromPath(nsPath)
@@ -201,7 +206,20 @@ func openHandle(nsPath string) (*netlink.Handle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("route: netlink handle in %s: %w", nsPath, err)
 	}
+	if err := timeout(h); err != nil {
+		return nil, err
+	}
 	return h, nil
+}
+
+// timeout bounds the handle's reads as the pipe's are bounded: a dump that
+// never ends must not hold the action's lock for ever.
+func timeout(h *netlink.Handle) error {
+	if err := h.SetSocketTimeout(ioTimeout); err != nil {
+		h.Close()
+		return fmt.Errorf("route: netlink handle timeout: %w", err)
+	}
+	return nil
 }
 
 // Name returns the action's spec.
@@ -518,6 +536,8 @@ func (a *Action) Reconcile(ctx context.Context, live []actions.Target) (added, r
 		a.jails[p] = want[p]
 		added++
 	}
+	a.log.Info("route reconcile", zap.String("action", a.spec), zap.Int("live", len(want)),
+		zap.Int("added", added), zap.Int("removed", removed), zap.Int("failed", len(errs)))
 	return added, removed, errors.Join(errs...)
 }
 
@@ -639,18 +659,6 @@ func (a *Action) ownLocked(fresh bool) ([]netip.Addr, error) {
 	}
 	a.own, a.ownAt = own, time.Now()
 	return own, nil
-}
-
-// route is the kernel route for p: no device, universe scope (what `ip
-// route add blackhole` sends), our table, protocol and type.
-func (a *Action) route(p netip.Prefix) *netlink.Route {
-	return &netlink.Route{
-		Dst:      &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())},
-		Table:    a.table,
-		Protocol: netlink.RouteProtocol(a.proto),
-		Type:     int(a.typ),
-		Scope:    netlink.SCOPE_UNIVERSE,
-	}
 }
 
 // prefixOf converts a dumped route's destination; a default route has none.

@@ -539,3 +539,54 @@ func TestCanceled(t *testing.T) {
 		t.Fatalf("routes = %v, want %v", got, want)
 	}
 }
+
+// TestConcurrent: calls from several goroutines are serialized (run with
+// -race).
+func TestConcurrent(t *testing.T) {
+	ctx := context.Background()
+	n := newNS(t)
+	a := newAction(t, n, Options{})
+	ts := benchTargets(400, false)
+	jails := []string{"sshd", "nginx", "recidive", "postfix"}
+	done := make(chan error, len(jails)+1)
+	for _, j := range jails {
+		go func() {
+			var errs []error
+			for i, tg := range ts {
+				tg.Jail = j
+				errs = append(errs, a.Ban(ctx, tg))
+				if i%3 == 0 {
+					errs = append(errs, a.Unban(ctx, tg))
+				}
+			}
+			done <- errors.Join(errs...)
+		}()
+	}
+	go func() {
+		var errs []error
+		for range 20 {
+			_, err := a.Owned(ctx)
+			errs = append(errs, err)
+			_ = a.Jails(ts[0].Prefix)
+		}
+		done <- errors.Join(errs...)
+	}()
+	for range len(jails) + 1 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	owned, err := a.Owned(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := len(ts) - (len(ts)+2)/3; len(owned) != want {
+		t.Errorf("Owned has %d routes, want %d (every third unbanned by every jail)", len(owned), want)
+	}
+	for i, tg := range ts {
+		got := a.Jails(tg.Prefix)
+		if i%3 == 0 && got != nil || i%3 != 0 && len(got) != len(jails) {
+			t.Errorf("Jails(%s) = %v", tg.Prefix, got)
+		}
+	}
+}
