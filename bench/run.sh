@@ -44,6 +44,8 @@ mkdir -p "$BIN" "$TMP/out"
 PIDS=()
 F2B_PIDFILE=""
 F2B_SOCK=""
+# KERNEL_NS is the network namespace the kernel measure made, if still there.
+KERNEL_NS=""
 
 cleanup() {
 	local pid
@@ -55,6 +57,12 @@ cleanup() {
 	done
 	PIDS=()
 	stop_fail2ban
+	if [[ -s $TMP/f2bk.pid ]]; then
+		kill "$(cat "$TMP/f2bk.pid")" 2>/dev/null || true
+	fi
+	if [[ -n $KERNEL_NS ]]; then
+		ip netns del "$KERNEL_NS" 2>/dev/null || true
+	fi
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -321,14 +329,140 @@ TABLE=$TMP/table.md
 # Later work fills these in; each prints one table row. Keep the names: the
 # results file's readers look for these rows.
 
-# bench_bans_into_kernel: bans/s pushed into the kernel (netlink routes /
-# nftables set) inside a throwaway network namespace.
-bench_bans_into_kernel() { echo "| bans/s into the kernel (netns) | n/a (not built yet) |"; }
+# bench_bans_into_kernel: bans/s from banip over the socket until the
+# blackhole routes are in the kernel, for KBANS distinct addresses, inside a
+# throwaway network namespace (never the host's table); then the same for
+# fail2ban-server with its route action (KBANS_F2B addresses), run inside the
+# namespace. Also the daemon's RSS holding those KBANS bans.
+KBANS=${KBANS:-50000}
+KBANS_F2B=${KBANS_F2B:-1000}
+# The route protocol number banserver's routes carry (actions/route), and
+# the one this script gives fail2ban's.
+BAN_PROTO=${BAN_PROTO:-244}
+F2B_PROTO=242
 
-# bench_rss_bans: banserver's resident memory holding 100k and 1M bans.
+# route_count NS PROTO: routes of that protocol in the namespace, v4 and v6.
+route_count() {
+	echo $(($(ip -n "$1" route show proto "$2" | wc -l) + $(ip -n "$1" -6 route show proto "$2" | wc -l)))
+}
+
+# wait_routes NS PROTO N TIMEOUT_S: poll until N routes are there.
+wait_routes() {
+	local deadline=$((SECONDS + $4))
+	while (($(route_count "$1" "$2") < $3)); do
+		((SECONDS < deadline)) || return 1
+		sleep 0.05
+	done
+}
+
+now_ns() { date +%s%N; }
+
+bench_bans_into_kernel() {
+	if [[ $(id -u) != 0 ]] || ! command -v ip >/dev/null; then
+		echo "| bans/s into the kernel (netns) | n/a (needs root and iproute2) |"
+		return
+	fi
+	local ns=banbench-$$ sock=$TMP/kernel.sock cfg=$TMP/kernel.yaml pid t0 t1
+	if ! ip netns add "$ns"; then
+		echo "| bans/s into the kernel (netns) | n/a (ip netns add failed) |"
+		return
+	fi
+	KERNEL_NS=$ns
+	ip -n "$ns" link set lo up
+	printf '%s\n' \
+		"socket:" "  path: $sock" '  mode: "0600"' \
+		"log:" "  level: warning" \
+		"kernel:" "  netns: /run/netns/$ns" \
+		"jails:" "  - name: api" "    maxretry: 10" "    findtime: 30m" "    bantime: 1h" \
+		"    ignoreself: false" "    actions: [blackhole]" >"$cfg"
+	"$BIN/banserver" --config "$cfg" --db none 2>"$TMP/kernel.log" &
+	pid=$!
+	PIDS+=("$pid")
+	if ! ready "$sock" "$pid"; then
+		echo "| bans/s into the kernel (netns) | n/a (banserver did not start: $(tail -1 "$TMP/kernel.log")) |"
+		return
+	fi
+	log "kernel: $KBANS banip over the socket into blackhole routes (netns $ns)"
+	t0=$(now_ns)
+	"$BIN/banbench" -socket "$sock" -clients 8 -mode persistent -cmd banip -jail api \
+		-n "$KBANS" -pool "$KBANS" -json >"$TMP/kernel.json" 2>&1
+	if wait_routes "$ns" "$BAN_PROTO" "$KBANS" 120; then
+		t1=$(now_ns)
+		local rate rss
+		rate=$(awk -v n="$KBANS" -v d=$((t1 - t0)) 'BEGIN { printf "%.0f", n / (d / 1e9) }')
+		rss=$(awk '/VmRSS/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$pid/status")
+		echo "| bans/s into the kernel: $KBANS banip from 8 clients until every route is in (netns) | ${rate}/s |"
+		echo "| RSS with $KBANS bans and their routes | $rss |"
+	else
+		echo "| bans/s into the kernel (netns) | n/a (only $(route_count "$ns" "$BAN_PROTO") of $KBANS routes after 120s) |"
+	fi
+	stop_pid "$pid"
+	if command -v fail2ban-server >/dev/null; then
+		bench_f2b_route "$ns"
+	fi
+	ip netns del "$ns" 2>/dev/null || true
+	KERNEL_NS=
+}
+
+# bench_f2b_route NS: fail2ban-server 1.0.2 in NS with its route action
+# (action.d/route.conf: one `ip route add <blocktype> <ip>` per ban).
+bench_f2b_route() {
+	local ns=$1 sock=$TMP/f2bk.sock pidf=$TMP/f2bk.pid t0 t1 i
+	ip netns exec "$ns" fail2ban-server --async -x -b -s "$sock" -p "$pidf" \
+		--logtarget "$TMP/f2bk.log" --loglevel WARNING >/dev/null 2>&1
+	if ! ready "$sock"; then
+		echo "| fail2ban route action, bans/s (netns) | n/a (fail2ban-server did not start) |"
+		return
+	fi
+	local c=(fail2ban-client -s "$sock")
+	"${c[@]}" add api polling >/dev/null
+	"${c[@]}" set api bantime 3600 >/dev/null
+	"${c[@]}" set api addaction route >/dev/null
+	"${c[@]}" set api action route actionban "ip route add blackhole <ip> proto $F2B_PROTO" >/dev/null
+	"${c[@]}" set api action route actionunban "ip route del blackhole <ip> proto $F2B_PROTO" >/dev/null
+	"${c[@]}" start api >/dev/null
+	local ips=()
+	for ((i = 0; i < KBANS_F2B; i++)); do
+		ips+=("198.51.$((100 + i / 250)).$((i % 250 + 1))")
+	done
+	log "kernel: $KBANS_F2B banip into fail2ban-server's route action (netns $ns)"
+	t0=$(now_ns)
+	"${c[@]}" set api banip "${ips[@]}" >/dev/null
+	if wait_routes "$ns" "$F2B_PROTO" "$KBANS_F2B" 120; then
+		t1=$(now_ns)
+		echo "| fail2ban 1.0.2 route action: $KBANS_F2B banip until every route is in (netns) | $(awk -v n="$KBANS_F2B" -v d=$((t1 - t0)) 'BEGIN { printf "%.0f", n / (d / 1e9) }')/s |"
+	else
+		echo "| fail2ban route action, bans/s (netns) | n/a (only $(route_count "$ns" "$F2B_PROTO") of $KBANS_F2B routes after 120s) |"
+	fi
+	timeout 10 "${c[@]}" stop >/dev/null 2>&1 || true
+	if [[ -s $pidf ]]; then
+		kill "$(cat "$pidf")" 2>/dev/null || true
+	fi
+}
+
+# bench_rss_bans: banserver's resident memory holding 100k and 1M bans
+# (memory only, no kernel action), banned over the socket.
 bench_rss_bans() {
-	echo "| RSS with 100k bans | n/a (not built yet) |"
-	echo "| RSS with 1M bans | n/a (not built yet) |"
+	local sock=$TMP/rss.sock cfg=$TMP/rss.yaml pid n
+	printf '%s\n' \
+		"socket:" "  path: $sock" '  mode: "0600"' \
+		"log:" "  level: warning" \
+		"jails:" "  - name: api" "    maxretry: 10" "    findtime: 30m" "    bantime: 1h" \
+		"    ignoreself: false" "    actions: []" >"$cfg"
+	"$BIN/banserver" --config "$cfg" --db none 2>"$TMP/rss.log" &
+	pid=$!
+	PIDS+=("$pid")
+	if ! ready "$sock" "$pid"; then
+		echo "| RSS with bans | n/a (banserver did not start) |"
+		return
+	fi
+	for n in 100000 1000000; do
+		log "rss: banip $n addresses"
+		"$BIN/banbench" -socket "$sock" -clients 8 -mode persistent -cmd banip -jail api \
+			-n "$n" -pool "$n" -json >"$TMP/rss-$n.json" 2>&1
+		echo "| RSS with $n bans (no kernel action) | $(awk '/VmRSS/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$pid/status") |"
+	done
+	stop_pid "$pid"
 }
 
 # bench_restart_1m: time from start to serving with 1M bans in the store.

@@ -37,8 +37,20 @@ type Config struct {
 	Log    Log    `mapstructure:"log"`
 	Limits Limits `mapstructure:"limits"`
 	// DB is the ban store's path, or "none" for memory only.
-	DB    string `mapstructure:"db"`
-	Jails []Jail `mapstructure:"jails"`
+	DB     string `mapstructure:"db"`
+	Kernel Kernel `mapstructure:"kernel"`
+	Jails  []Jail `mapstructure:"jails"`
+}
+
+// Kernel configures the actions that change the kernel (routes, nftables).
+type Kernel struct {
+	// NetNS is the path of the network namespace kernel actions apply in
+	// (e.g. /run/netns/edge); empty is the daemon's own. An action's own
+	// netns option overrides it.
+	NetNS string `mapstructure:"netns"`
+	// FlushOnStop removes the daemon's routes and set elements when it
+	// stops. Off by default: bans must outlive a restart or an upgrade.
+	FlushOnStop bool `mapstructure:"flush_on_stop"`
 }
 
 // Socket is where and how the daemon listens.
@@ -111,6 +123,8 @@ func newViper() *viper.Viper {
 	v.SetDefault("limits.idle_timeout", DefaultIdleTimeout)
 	v.SetDefault("limits.max_failures", DefaultMaxFailures)
 	v.SetDefault("db", "none")
+	v.SetDefault("kernel.netns", "")
+	v.SetDefault("kernel.flush_on_stop", false)
 	v.SetEnvPrefix(EnvPrefix)
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
 	v.AutomaticEnv()

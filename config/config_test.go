@@ -23,7 +23,7 @@ func TestLoad(t *testing.T) {
 				Log:    Log{Format: "console", Level: "info"},
 				Limits: Limits{MaxMessage: DefaultMaxMessage, IdleTimeout: DefaultIdleTimeout, MaxFailures: DefaultMaxFailures},
 				DB:     "none",
-				Jails:  []Jail{{Name: "api", MaxRetry: 10, FindTime: "30m", BanTime: "1h", Actions: []string{"log"}, IgnoreSelf: &yes}},
+				Jails:  []Jail{{Name: "api", MaxRetry: 10, FindTime: "30m", BanTime: "1h", Actions: []string{"blackhole", "log"}, IgnoreSelf: &yes}},
 			},
 		},
 		{

@@ -67,9 +67,14 @@ func Run(ctx context.Context, o Options) error {
 	defer log.Sync()
 
 	reg := actions.NewRegistry(actions.Log{L: log.Named("action")})
+	registerKernel(reg, cfg.Kernel, log)
+	if err := checkKernelActions(cfg.Jails, o.ConfigPath == "", log); err != nil {
+		return err
+	}
 	queue := actions.NewQueue(reg, log.Named("actions"))
 	jails := jail.NewManager(jail.Options{
 		MaxFailures: cfg.Limits.MaxFailures,
+		SelfAddrs:   selfAddrs(cfg.Kernel.NetNS, log),
 		OnEvent: func(ev jail.Event) {
 			op := actions.OpBan
 			if ev.Kind == jail.EventUnban {
@@ -110,6 +115,15 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer server.Unlink(cfg.Socket.Path)
+	// Reconcile only once the socket is ours: a second daemon refused above
+	// must not touch the kernel state of the one already running. Clients
+	// connecting meanwhile wait in the listen backlog, so the first command
+	// finds the kernel agreeing with the jails.
+	if err := reconcile(ctx, reg, jails, log); err != nil {
+		ln.Close()
+		return err
+	}
+	defer closeActions(context.WithoutCancel(ctx), reg, cfg.Kernel.FlushOnStop, log)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -2,7 +2,11 @@ package daemon
 
 import (
 	"context"
+	"slices"
+	"strings"
+
 	"errors"
+	"go.uber.org/zap"
 	"net"
 	"os"
 	"path/filepath"
@@ -58,6 +62,11 @@ func ask(t *testing.T, sock string, args ...any) (int, any) {
 }
 
 func TestRunDefaultConfigAndShutdown(t *testing.T) {
+	// The default api jail enforces bans with blackhole routes when it may;
+	// as root, those go to a namespace of the test's own, never the host's.
+	if can, _ := canChangeRoutes(); can {
+		t.Setenv("BANSERVER_KERNEL_NETNS", newNetNS(t).path())
+	}
 	dir := t.TempDir()
 	// The socket's directory does not exist yet: the daemon creates it.
 	sock, cancel, done := runDaemon(t, Options{Socket: filepath.Join(dir, "run", "ban.sock"), DB: "none"})
@@ -152,5 +161,44 @@ func TestZapLevel(t *testing.T) {
 	}
 	if _, _, err := zapLevel("loud"); !errors.Is(err, config.ErrInvalid) {
 		t.Errorf("zapLevel(loud) = %v, want config.ErrInvalid", err)
+	}
+}
+
+func TestCheckKernelActions(t *testing.T) {
+	defer func(f func() (bool, string)) { canChangeRoutes = f }(canChangeRoutes)
+	jails := func() []config.Jail {
+		return []config.Jail{{Name: "api", Actions: []string{"blackhole", "log"}}, {Name: "x", Actions: []string{"nftables[table=t]"}}}
+	}
+	tests := []struct {
+		name      string
+		can       bool
+		isDefault bool
+		wantErr   bool
+		want      [][]string
+	}{
+		{name: "capable: kept", can: true, want: [][]string{{"blackhole", "log"}, {"nftables[table=t]"}}},
+		{name: "default config without the capability falls back to log", isDefault: true, want: [][]string{{"log"}, {"log"}}},
+		{name: "a config file without the capability refuses to start", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			canChangeRoutes = func() (bool, string) { return tt.can, "CAP_NET_ADMIN not in the effective set" }
+			js := jails()
+			err := checkKernelActions(js, tt.isDefault, zap.NewNop())
+			if tt.wantErr {
+				if err == nil || !strings.Contains(err.Error(), "CAP_NET_ADMIN") {
+					t.Fatalf("err = %v, want one naming CAP_NET_ADMIN", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, j := range js {
+				if !slices.Equal(j.Actions, tt.want[i]) {
+					t.Errorf("jail %s actions %v, want %v", j.Name, j.Actions, tt.want[i])
+				}
+			}
+		})
 	}
 }
