@@ -386,22 +386,35 @@ bench_bans_into_kernel() {
 	t0=$(now_ns)
 	"$BIN/banbench" -socket "$sock" -clients 8 -mode persistent -cmd banip -jail api \
 		-n "$KBANS" -pool "$KBANS" -json >"$TMP/kernel.json" 2>&1
-	if wait_routes "$ns" "$BAN_PROTO" "$KBANS" 120; then
+	# Bans the daemon accepted: it refuses this host's own addresses (this
+	# machine's may lie in a documentation range the pool draws from).
+	local okbans
+	okbans=$(grep -o '"ok":[0-9]*' "$TMP/kernel.json" | head -1 | cut -d: -f2)
+	okbans=${okbans:-$KBANS}
+	if wait_routes "$ns" "$BAN_PROTO" "$okbans" 120; then
 		t1=$(now_ns)
 		local rate rss
-		rate=$(awk -v n="$KBANS" -v d=$((t1 - t0)) 'BEGIN { printf "%.0f", n / (d / 1e9) }')
+		rate=$(awk -v n="$okbans" -v d=$((t1 - t0)) 'BEGIN { printf "%.0f", n / (d / 1e9) }')
 		rss=$(awk '/VmRSS/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$pid/status")
-		echo "| bans/s into the kernel: $KBANS banip from 8 clients until every route is in (netns) | ${rate}/s |"
-		echo "| RSS with $KBANS bans and their routes | $rss |"
+		echo "| bans/s into the kernel: $okbans banip from 8 clients until every route is in (netns; $((KBANS - okbans)) refused as this host's) | ${rate}/s |"
+		echo "| RSS with $okbans bans and their routes | $rss |"
 	else
-		echo "| bans/s into the kernel (netns) | n/a (only $(route_count "$ns" "$BAN_PROTO") of $KBANS routes after 120s) |"
+		echo "| bans/s into the kernel (netns) | n/a (only $(route_count "$ns" "$BAN_PROTO") of $okbans routes after 120s) |"
 	fi
 	stop_pid "$pid"
-	if command -v fail2ban-server >/dev/null; then
-		bench_f2b_route "$ns"
-	fi
 	ip netns del "$ns" 2>/dev/null || true
 	KERNEL_NS=
+	if command -v fail2ban-server >/dev/null; then
+		# A namespace of its own: banserver's routes stay after it stops.
+		ns=banbench-f2b-$$
+		if ip netns add "$ns"; then
+			KERNEL_NS=$ns
+			ip -n "$ns" link set lo up
+			bench_f2b_route "$ns"
+			ip netns del "$ns" 2>/dev/null || true
+			KERNEL_NS=
+		fi
+	fi
 }
 
 # bench_f2b_route NS: fail2ban-server 1.0.2 in NS with its route action
@@ -422,8 +435,9 @@ bench_f2b_route() {
 	"${c[@]}" set api action route actionunban "ip route del blackhole <ip> proto $F2B_PROTO" >/dev/null
 	"${c[@]}" start api >/dev/null
 	local ips=()
-	for ((i = 0; i < KBANS_F2B; i++)); do
-		ips+=("198.51.$((100 + i / 250)).$((i % 250 + 1))")
+	# Documentation addresses only (2001:db8::/32).
+	for ((i = 1; i <= KBANS_F2B; i++)); do
+		ips+=("$(printf '2001:db8:f2b::%x' "$i")")
 	done
 	log "kernel: $KBANS_F2B banip into fail2ban-server's route action (netns $ns)"
 	t0=$(now_ns)
