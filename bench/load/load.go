@@ -45,12 +45,15 @@ var closeMsg = []byte(protocol.CloseCommand + protocol.EndCommand)
 // Config describes one run. A run is always bounded: by N, by Duration,
 // or by both (whichever comes first).
 type Config struct {
-	Socket   string        // Unix socket path
-	Clients  int           // concurrent clients
-	Mode     Mode          // Persistent or Connect
-	Cmd      string        // CmdAttempt, CmdBanIP, CmdPing or CmdMix
-	Jail     string        // jail named in attempt/banip
-	Pool     int           // distinct addresses
+	Socket  string // Unix socket path
+	Clients int    // concurrent clients
+	Mode    Mode   // Persistent or Connect
+	Cmd     string // CmdAttempt, CmdBanIP, CmdPing or CmdMix
+	Jail    string // jail named in attempt/banip
+	Pool    int    // distinct addresses
+	// PerBanIP is how many addresses one banip request carries (default
+	// 1): bulk ban lists send many per command.
+	PerBanIP int
 	N        int64         // total requests (0: bounded by Duration only)
 	Duration time.Duration // wall-time bound (0: bounded by N only)
 	Warmup   int64         // requests sent first and not measured
@@ -111,7 +114,12 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	reqs := cfg.Requests
 	if reqs == nil {
 		var err error
-		if reqs, err = BuildRequests(cfg.Cmd, cfg.Jail, cfg.Pool); err != nil {
+		if cfg.Cmd == CmdBanIP && cfg.PerBanIP > 1 {
+			reqs, err = BuildBanIPBatches(cfg.Jail, cfg.Pool, cfg.PerBanIP)
+		} else {
+			reqs, err = BuildRequests(cfg.Cmd, cfg.Jail, cfg.Pool)
+		}
+		if err != nil {
 			return Result{}, err
 		}
 	}

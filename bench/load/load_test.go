@@ -1,6 +1,7 @@
 package load_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/banserver/banserver/bench/floor"
 	"github.com/banserver/banserver/bench/load"
+	"github.com/banserver/banserver/protocol"
 )
 
 // startFloor serves the do-nothing server on a socket in a temp dir for
@@ -193,5 +195,37 @@ func TestRequestsLoadInPython(t *testing.T) {
 		if got := strings.TrimSpace(string(out)); got != w {
 			t.Errorf("request %d loads as %s, want %s", i, got, w)
 		}
+	}
+}
+
+func TestBuildBanIPBatches(t *testing.T) {
+	reqs, err := load.BuildBanIPBatches("api", 1000, 300)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reqs) != 4 {
+		t.Fatalf("%d requests, want 4 (300+300+300+100)", len(reqs))
+	}
+	seen := 0
+	for _, r := range reqs {
+		args, _, err := protocol.Decode(bytes.TrimSuffix(r, []byte(protocol.EndCommand)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if args[0] != "set" || args[1] != "api" || args[2] != "banip" {
+			t.Fatalf("request %v", args[:3])
+		}
+		for _, a := range args[3:] {
+			if a != load.PoolAddr(seen).String() {
+				t.Fatalf("address %d is %v, want %v", seen, a, load.PoolAddr(seen))
+			}
+			seen++
+		}
+	}
+	if seen != 1000 {
+		t.Fatalf("%d addresses, want 1000", seen)
+	}
+	if _, err := load.BuildBanIPBatches("api", 10, 0); !errors.Is(err, load.ErrBadConfig) {
+		t.Fatalf("per 0: %v", err)
 	}
 }

@@ -116,3 +116,25 @@ func BuildRequests(cmd, jail string, pool int) ([][]byte, error) {
 	}
 	return reqs, nil
 }
+
+// BuildBanIPBatches pre-encodes banip requests carrying per addresses each,
+// covering the pool once: request k bans pool addresses k*per to
+// k*per+per-1.
+func BuildBanIPBatches(jail string, pool, per int) ([][]byte, error) {
+	if pool < 1 || per < 1 {
+		return nil, fmt.Errorf("%w: pool %d, per %d", ErrBadConfig, pool, per)
+	}
+	var reqs [][]byte
+	for start := 0; start < pool; start += per {
+		args := []any{"set", jail, "banip"}
+		for i := start; i < min(start+per, pool); i++ {
+			args = append(args, PoolAddr(i).String())
+		}
+		req, err := protocol.AppendRequest(nil, requestProto, args)
+		if err != nil {
+			return nil, fmt.Errorf("load: encode banip: %w", err)
+		}
+		reqs = append(reqs, req)
+	}
+	return reqs, nil
+}

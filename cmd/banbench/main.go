@@ -48,6 +48,7 @@ func run(args []string, out io.Writer) error {
 	fs.Int64Var(&cfg.N, "n", 100000, "total requests (0: bounded by -duration only)")
 	fs.DurationVar(&cfg.Duration, "duration", time.Minute, "longest run (0: bounded by -n only); the run ends at whichever comes first")
 	fs.IntVar(&cfg.Pool, "pool", 10000, "distinct addresses, from 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, then 2001:db8::/32")
+	fs.IntVar(&cfg.PerBanIP, "per", 1, "addresses per banip request (bulk ban lists)")
 	fs.Int64Var(&cfg.Warmup, "warmup", 0, "requests sent before the measured run, not counted")
 	fs.BoolVar(&cfg.Verify, "verify", false, "fully decode every reply (slower client)")
 	fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
