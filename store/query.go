@@ -1,0 +1,195 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// view runs f in a read transaction, guarded against a damaged file, with
+// bbolt's closed-database error turned into ErrClosed.
+func (d *DB) view(f func(tx *bolt.Tx) error) error {
+	d.mu.Lock()
+	closing := d.closing
+	d.mu.Unlock()
+	if closing {
+		return ErrClosed
+	}
+	err := guard(func() error { return d.bolt.View(f) })
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
+}
+
+// Live returns the live bans of jail (all jails when jail == ""): every
+// committed ban whose End is after now, or that never ends. They come in
+// order of jail, then family (IPv4 first), address and prefix length.
+// Changes still queued are not included: Live is for loading at startup.
+func (d *DB) Live(jail string, now time.Time) ([]Ban, error) {
+	if len(jail) > maxJailLen {
+		return nil, fmt.Errorf("%w: jail name of %d bytes", ErrInvalid, len(jail))
+	}
+	nowN := timeToNanos(now)
+	var out []Ban
+	scan := func(name string, b *bolt.Bucket) error {
+		c := b.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			start, bt, err := banTimes(v)
+			if err != nil {
+				return fmt.Errorf("%w: jail %q: %w", ErrCorrupt, name, err)
+			}
+			if end, ends := endNanos(start, bt); ends && end <= nowN {
+				continue
+			}
+			p, err := decodeKey(k)
+			if err != nil {
+				return fmt.Errorf("%w: jail %q: %w", ErrCorrupt, name, err)
+			}
+			out = append(out, Ban{Jail: name, Prefix: p})
+			if err := decodeBan(v, &out[len(out)-1]); err != nil {
+				return fmt.Errorf("%w: jail %q, %v: %w", ErrCorrupt, name, p, err)
+			}
+		}
+		return nil
+	}
+	err := d.view(func(tx *bolt.Tx) error {
+		root := tx.Bucket(bucketBans)
+		if jail != "" {
+			if b := root.Bucket([]byte(jail)); b != nil {
+				return scan(jail, b)
+			}
+			return nil
+		}
+		return root.ForEachBucket(func(name []byte) error {
+			return scan(string(name), root.Bucket(name))
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: live bans: %w", err)
+	}
+	return out, nil
+}
+
+// overlay is a change History applies over its snapshot, with the txid that
+// will (or did) commit it.
+type overlay struct {
+	tx int
+	c  Change // a copy: the committer reuses its queue arrays
+}
+
+// History returns the past bans of prefix in jail, or over all jails when
+// jail == "" (bantime.overalljails: then Count is the sum and Last* the
+// latest). It includes changes queued but not yet committed, since the jail
+// asks right before banning, and it does not wait for the disk.
+func (d *DB) History(jail string, p netip.Prefix) (History, error) {
+	if len(jail) > maxJailLen {
+		return History{}, fmt.Errorf("%w: jail name of %d bytes", ErrInvalid, len(jail))
+	}
+	if !p.IsValid() || p.Addr().Zone() != "" {
+		return History{}, fmt.Errorf("%w: prefix %v", ErrInvalid, p)
+	}
+	p = p.Masked()
+	match := func(c *Change) bool {
+		switch c.Op {
+		case OpBan:
+			return (jail == "" || c.Ban.Jail == jail) && c.Ban.Prefix == p
+		case opForget:
+			return jail == "" || c.Ban.Jail == jail
+		case opPurge:
+			return true
+		}
+		return false
+	}
+
+	// Every write transaction is the committer's, and it takes all that is
+	// pending: the inflight batch goes into inflightTx, what is pending now
+	// into the transaction after it. A snapshot whose txid has reached a
+	// batch's already holds that batch; the others are applied over it.
+	d.mu.Lock()
+	if d.err != nil {
+		err := d.err
+		d.mu.Unlock()
+		return History{}, err
+	}
+	var over []overlay
+	nextTx := d.committedTx + 1
+	if len(d.inflight) > 0 {
+		for i := range d.inflight {
+			if c := &d.inflight[i].c; match(c) {
+				over = append(over, overlay{d.inflightTx, *c})
+			}
+		}
+		nextTx = d.inflightTx + 1
+	}
+	for i := range d.pending {
+		if c := &d.pending[i].c; match(c) {
+			over = append(over, overlay{nextTx, *c})
+		}
+	}
+	d.mu.Unlock()
+
+	per := map[string]History{}
+	snap := 0
+	key := prefixKey(nil, p)
+	err := d.view(func(tx *bolt.Tx) error {
+		snap = tx.ID()
+		root := tx.Bucket(bucketHist)
+		read := func(name string, b *bolt.Bucket) error {
+			v := b.Get(key)
+			if v == nil {
+				return nil
+			}
+			h, err := decodeHistory(v)
+			if err != nil {
+				return fmt.Errorf("%w: jail %q, %v: %w", ErrCorrupt, name, p, err)
+			}
+			per[name] = h
+			return nil
+		}
+		if jail != "" {
+			if b := root.Bucket([]byte(jail)); b != nil {
+				return read(jail, b)
+			}
+			return nil
+		}
+		return root.ForEachBucket(func(name []byte) error {
+			return read(string(name), root.Bucket(name))
+		})
+	})
+	if err != nil {
+		return History{}, fmt.Errorf("store: history of %v: %w", p, err)
+	}
+
+	for _, o := range over {
+		if o.tx <= snap {
+			continue // the snapshot holds it
+		}
+		switch b := &o.c.Ban; o.c.Op {
+		case OpBan:
+			per[b.Jail] = nextHistory(per[b.Jail], b)
+		case opForget:
+			delete(per, b.Jail)
+		case opPurge:
+			before := timeToNanos(b.Start)
+			for j, h := range per {
+				if h.endedBefore(before) {
+					delete(per, j)
+				}
+			}
+		}
+	}
+
+	var h History
+	for _, x := range per {
+		h.Count = min(h.Count+x.Count, maxCount)
+		if h.LastStart.IsZero() || x.LastStart.After(h.LastStart) {
+			h.LastStart, h.LastBanTime = x.LastStart, x.LastBanTime
+		}
+	}
+	return h, nil
+}

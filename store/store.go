@@ -1,0 +1,691 @@
+// Package store makes bans durable: it keeps the live bans of every jail and
+// the history of past bans (for bantime.increment) in a bbolt file, so they
+// survive a restart or a kill -9.
+//
+// Writers never wait for the disk: Put queues a change and returns its
+// sequence number, one committer goroutine writes everything queued so far in
+// one transaction (group commit), and WaitFor tells a caller when its change
+// is durable. The package knows addresses and time, nothing of sockets or of
+// the jails' internals.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+	"go.uber.org/zap"
+)
+
+var (
+	// ErrClosed is returned by every method called after Close.
+	ErrClosed = errors.New("store: closed")
+	// ErrLocked is returned by Open when another process holds the file:
+	// bbolt's flock did not come within Options.LockTimeout.
+	ErrLocked = errors.New("store: database in use by another process")
+	// ErrCorrupt is returned when the file or one of its records is not what
+	// this package wrote: not a bbolt file, a damaged page, a bad record.
+	ErrCorrupt = errors.New("store: corrupt database")
+	// ErrNotQueued is returned by WaitFor for a sequence number Put never
+	// issued: 0 (Put refused the change) or one beyond Queued.
+	ErrNotQueued = errors.New("store: change not queued")
+	// ErrInvalid is returned for an argument the store cannot key on: an
+	// empty or overlong jail name, an invalid prefix.
+	ErrInvalid = errors.New("store: invalid argument")
+)
+
+// Ban is one ban as stored.
+type Ban struct {
+	Jail    string
+	Prefix  netip.Prefix  // host prefix (/32, /128) or an IPv6 prefix; stored masked
+	Start   time.Time     // read back in the local zone, without monotonic reading
+	BanTime time.Duration // negative: forever
+	Count   int           // 1 for a first ban, n for the nth (bantime.increment)
+	Matches []string      // failure messages that led to it, at most Options.MaxMatches (the last ones)
+}
+
+// End returns when the ban ends, or the zero time for a ban that never does.
+func (b Ban) End() time.Time {
+	if b.BanTime < 0 {
+		return time.Time{}
+	}
+	return b.Start.Add(b.BanTime)
+}
+
+// History is what the store remembers of past bans of one prefix.
+type History struct {
+	Count       int // bans so far (live one included)
+	LastStart   time.Time
+	LastBanTime time.Duration
+}
+
+// Op is the kind of a Change.
+type Op int
+
+// The changes a caller can queue.
+const (
+	OpBan   Op = iota + 1 // store Ban, replacing a live ban of its (jail, prefix), and count it in the history
+	OpUnban               // delete the live ban of (Ban.Jail, Ban.Prefix); the history stays
+)
+
+// Internal operations share the queue so they apply in order with the bans
+// around them, and so every write transaction is the committer's (History
+// relies on that to know which queued changes a snapshot already holds).
+const (
+	opPurge  Op = 100 + iota // Ban.Start: delete what ended before it
+	opForget                 // Ban.Jail: delete all of the jail
+)
+
+// String returns the name of the operation.
+func (o Op) String() string {
+	switch o {
+	case OpBan:
+		return "ban"
+	case OpUnban:
+		return "unban"
+	case opPurge:
+		return "purge"
+	case opForget:
+		return "forget"
+	}
+	return fmt.Sprintf("Op(%d)", int(o))
+}
+
+// Change is one queued write. For OpUnban only Ban.Jail and Ban.Prefix matter.
+type Change struct {
+	Op  Op
+	Ban Ban
+}
+
+// Options tune Open. The zero value is ready to use.
+type Options struct {
+	MaxMatches  int           // matches kept per ban, the last ones (fail2ban's dbmaxmatches); 0: 10, negative: none
+	LockTimeout time.Duration // how long Open waits for another process's lock; 0: 1s
+	NoSync      bool          // skip fsync: tests and bulk loads only, a crash may lose everything
+	Log         *zap.Logger   // may be nil
+}
+
+// maxSpare bounds the queue array the committer keeps for reuse.
+const maxSpare = 1 << 14
+
+// maxJailLen bounds jail names, which are bucket names in the file.
+const maxJailLen = 255
+
+// Bucket names at the root of the file.
+var (
+	bucketBans = []byte("bans") // jail -> prefix key -> ban value
+	bucketHist = []byte("hist") // jail -> prefix key -> history value
+	bucketMeta = []byte("meta") // "format" -> formatVersion
+	keyFormat  = []byte("format")
+)
+
+// formatVersion is the layout described in codec.go.
+const formatVersion = "banserver-store-1"
+
+// entry is one change in the queue, numbered.
+type entry struct {
+	seq uint64
+	c   Change
+	n   *int // opPurge: records deleted, set before the entry becomes durable
+}
+
+// DB is an open store. Its methods are safe for concurrent use.
+type DB struct {
+	path       string
+	bolt       *bolt.DB
+	maxMatches int
+	log        *zap.Logger
+
+	kick chan struct{} // wakes the committer after a Put; capacity 1
+	stop chan struct{} // closed by Close: the committer drains and exits
+	done chan struct{} // closed by the committer on exit
+
+	// mu guards the fields below. Never held across disk I/O, so Put does
+	// not wait for a commit.
+	mu          sync.Mutex
+	queued      uint64        // sequence of the latest change queued
+	durable     uint64        // every change up to this one is committed
+	pending     []entry       // queued, not yet taken by the committer
+	inflight    []entry       // taken by the committer, being committed
+	inflightTx  int           // bbolt txid inflight goes into
+	committedTx int           // txid of the latest committed transaction
+	notify      chan struct{} // closed and replaced when durable, err or closed change
+	err         error         // sticky: the first commit error; nothing is written after it
+	closing     bool          // Close began: Put refuses changes
+	closed      bool          // Close finished
+}
+
+// Open opens the store at path, creating the file (0600) and its directory
+// (0700) if needed. It returns an error wrapping ErrLocked if another process
+// holds the file, ErrCorrupt if the file is not a store.
+func Open(path string, o Options) (*DB, error) {
+	if o.MaxMatches == 0 {
+		o.MaxMatches = 10
+	}
+	if o.LockTimeout <= 0 {
+		o.LockTimeout = time.Second
+	}
+	if o.Log == nil {
+		o.Log = zap.NewNop()
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	bdb, err := openBolt(path, o)
+	if err != nil {
+		return nil, err
+	}
+	d := &DB{
+		path:       path,
+		bolt:       bdb,
+		maxMatches: o.MaxMatches,
+		log:        o.Log.With(zap.String("store", path)),
+		kick:       make(chan struct{}, 1),
+		stop:       make(chan struct{}),
+		done:       make(chan struct{}),
+		notify:     make(chan struct{}),
+	}
+	if err := guard(func() error { return bdb.Update(initBuckets) }); err != nil {
+		bdb.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if err := bdb.View(func(tx *bolt.Tx) error { d.committedTx = tx.ID(); return nil }); err != nil {
+		bdb.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	go d.run()
+	return d, nil
+}
+
+// openBolt opens the bbolt file and sorts its errors into the sentinels.
+func openBolt(path string, o Options) (*bolt.DB, error) {
+	var bdb *bolt.DB
+	err := guard(func() error {
+		var err error
+		bdb, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: o.LockTimeout, NoSync: o.NoSync})
+		return err
+	})
+	switch {
+	case err == nil:
+		return bdb, nil
+	case errors.Is(err, berrors.ErrTimeout):
+		return nil, fmt.Errorf("%w: %s (waited %v)", ErrLocked, path, o.LockTimeout)
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum),
+		errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, ErrCorrupt):
+		return nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, path, err)
+	}
+	// bbolt reports some damage (a file shorter than its header says) with
+	// unexported errors: a regular, non-empty file that bbolt refuses for a
+	// reason other than the OS's is damaged.
+	var pe *os.PathError
+	if fi, serr := os.Stat(path); serr == nil && fi.Mode().IsRegular() && fi.Size() > 0 && !errors.As(err, &pe) {
+		return nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, path, err)
+	}
+	return nil, fmt.Errorf("store: open %s: %w", path, err)
+}
+
+// initBuckets creates the root buckets of a new file and checks the format
+// of an existing one.
+func initBuckets(tx *bolt.Tx) error {
+	if m := tx.Bucket(bucketMeta); m != nil {
+		if v := string(m.Get(keyFormat)); v != formatVersion {
+			return fmt.Errorf("%w: format %q, want %q", ErrCorrupt, v, formatVersion)
+		}
+	} else {
+		// A new file has no buckets at all; anything else is another
+		// program's bbolt file, which we must not write into.
+		if err := tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+			return fmt.Errorf("%w: bucket %q: not a banserver store", ErrCorrupt, name)
+		}); err != nil {
+			return err
+		}
+		m, err := tx.CreateBucket(bucketMeta)
+		if err != nil {
+			return err
+		}
+		if err := m.Put(keyFormat, []byte(formatVersion)); err != nil {
+			return err
+		}
+	}
+	for _, name := range [][]byte{bucketBans, bucketHist} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// guard runs f, turning a panic, including a fault on the memory-mapped file,
+// into an error wrapping ErrCorrupt: bbolt trusts its pages, and a damaged
+// file must fail the call, not the daemon.
+func guard(f func() error) (err error) {
+	old := debug.SetPanicOnFault(true)
+	defer func() {
+		debug.SetPanicOnFault(old)
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", ErrCorrupt, r)
+		}
+	}()
+	return f()
+}
+
+// Path returns the file's path.
+func (d *DB) Path() string { return d.path }
+
+// Put queues a change and returns its sequence number at once, without
+// waiting for the disk. A ban replaces any live ban of the same (jail,
+// prefix) and updates the history of (jail, prefix). Changes apply in queue
+// order.
+//
+// Put returns 0, queuing nothing, for an invalid change (logged) and after
+// Close; WaitFor(0) then reports why. Once the store has failed, Put still
+// numbers changes but drops them: WaitFor returns the failure.
+func (d *DB) Put(c Change) uint64 {
+	if err := d.normalize(&c); err != nil {
+		d.log.Warn("refused change", zap.Error(err))
+		return 0
+	}
+	d.mu.Lock()
+	if d.closing {
+		d.mu.Unlock()
+		return 0
+	}
+	seq := d.enqueueLocked(c, nil)
+	d.mu.Unlock()
+	return seq
+}
+
+// enqueueLocked numbers c, queues it unless the store failed, and wakes the
+// committer. d.mu must be held.
+func (d *DB) enqueueLocked(c Change, n *int) uint64 {
+	d.queued++
+	if d.err == nil {
+		d.pending = append(d.pending, entry{seq: d.queued, c: c, n: n})
+		select {
+		case d.kick <- struct{}{}:
+		default:
+		}
+	}
+	return d.queued
+}
+
+// normalize checks c and puts it in the form the committer stores: prefix
+// masked, matches capped and copied (the caller may reuse its slice).
+func (d *DB) normalize(c *Change) error {
+	if c.Op != OpBan && c.Op != OpUnban {
+		return fmt.Errorf("%w: op %v", ErrInvalid, c.Op)
+	}
+	p, err := checkKey(c.Ban.Jail, c.Ban.Prefix)
+	if err != nil {
+		return err
+	}
+	c.Ban.Prefix = p
+	if c.Op == OpUnban {
+		c.Ban = Ban{Jail: c.Ban.Jail, Prefix: p}
+		return nil
+	}
+	m := c.Ban.Matches
+	if d.maxMatches < 0 {
+		m = nil
+	} else if len(m) > d.maxMatches {
+		m = m[len(m)-d.maxMatches:]
+	}
+	c.Ban.Matches = nil
+	if len(m) > 0 {
+		c.Ban.Matches = append([]string(nil), m...)
+	}
+	c.Ban.Count = min(max(c.Ban.Count, 0), maxCount)
+	return nil
+}
+
+// checkKey validates a (jail, prefix) pair and returns the prefix masked.
+func checkKey(jail string, p netip.Prefix) (netip.Prefix, error) {
+	if jail == "" || len(jail) > maxJailLen {
+		return netip.Prefix{}, fmt.Errorf("%w: jail name of %d bytes", ErrInvalid, len(jail))
+	}
+	if !p.IsValid() || p.Addr().Zone() != "" {
+		return netip.Prefix{}, fmt.Errorf("%w: prefix %v", ErrInvalid, p)
+	}
+	return p.Masked(), nil
+}
+
+// Queued returns the sequence number of the latest change queued.
+func (d *DB) Queued() uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.queued
+}
+
+// WaitFor blocks until every change with sequence <= seq is durable
+// (committed with fsync), or ctx ends, or the store failed: then it returns
+// the commit error, since a change that could not be written must not be
+// acknowledged. A change Close committed stays acknowledged after Close; a
+// sequence never issued returns ErrClosed after Close, ErrNotQueued before.
+func (d *DB) WaitFor(ctx context.Context, seq uint64) error {
+	for {
+		d.mu.Lock()
+		switch {
+		case seq == 0 || seq > d.queued:
+			closing := d.closing
+			d.mu.Unlock()
+			if closing {
+				return ErrClosed
+			}
+			return fmt.Errorf("%w: sequence %d", ErrNotQueued, seq)
+		case seq <= d.durable:
+			d.mu.Unlock()
+			return nil
+		case d.err != nil:
+			err := d.err
+			d.mu.Unlock()
+			return err
+		case d.closed:
+			d.mu.Unlock()
+			return ErrClosed
+		}
+		ch := d.notify
+		d.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// wakeLocked wakes every WaitFor. d.mu must be held.
+func (d *DB) wakeLocked() {
+	close(d.notify)
+	d.notify = make(chan struct{})
+}
+
+// run is the committer: it writes whatever is queued, in one transaction,
+// until Close. No artificial delay: while a commit is in flight, new changes
+// pile up and go in the next one.
+func (d *DB) run() {
+	defer close(d.done)
+	for {
+		d.mu.Lock()
+		n := len(d.pending)
+		d.mu.Unlock()
+		if n > 0 {
+			d.commit()
+			continue
+		}
+		select {
+		case <-d.kick:
+		case <-d.stop:
+			// Changes queued before Close set closing are in pending;
+			// none can arrive after.
+			d.mu.Lock()
+			n := len(d.pending)
+			d.mu.Unlock()
+			if n == 0 {
+				return
+			}
+		}
+	}
+}
+
+// commit writes everything pending in one transaction.
+func (d *DB) commit() {
+	var batch []entry
+	err := guard(func() error {
+		return d.bolt.Update(func(tx *bolt.Tx) error {
+			// Take the batch inside the transaction, so that its txid is
+			// known together with its contents: History compares it with
+			// the txid of its own snapshot.
+			d.mu.Lock()
+			batch, d.pending = d.pending, d.inflight[:0]
+			d.inflight, d.inflightTx = batch, tx.ID()
+			d.mu.Unlock()
+			return d.apply(tx, batch)
+		})
+	})
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if batch == nil {
+		// Update failed before taking anything: fail what is pending.
+		batch, d.pending = d.pending, nil
+	}
+	if err != nil {
+		d.err = fmt.Errorf("store: commit of %d changes: %w", len(batch), err)
+		d.log.Error("commit failed; the store takes no more changes", zap.Error(err))
+		d.pending = nil
+	} else if len(batch) > 0 {
+		d.durable = batch[len(batch)-1].seq
+		d.committedTx = d.inflightTx
+	}
+	clear(batch) // drop references to matches before the slice is reused
+	d.inflight = batch[:0]
+	if cap(batch) > maxSpare {
+		d.inflight = nil // a bulk load's batch: let it go
+	}
+	d.wakeLocked()
+}
+
+// jailBuckets caches one transaction's per-jail sub-buckets.
+type jailBuckets struct {
+	root *bolt.Bucket
+	m    map[string]*bolt.Bucket
+}
+
+func (j *jailBuckets) get(jail string, create bool) (*bolt.Bucket, error) {
+	if b := j.m[jail]; b != nil {
+		return b, nil
+	}
+	var b *bolt.Bucket
+	if create {
+		var err error
+		if b, err = j.root.CreateBucketIfNotExists([]byte(jail)); err != nil {
+			return nil, err
+		}
+	} else if b = j.root.Bucket([]byte(jail)); b == nil {
+		return nil, nil
+	}
+	j.m[jail] = b
+	return b, nil
+}
+
+// apply writes batch in tx, in order.
+func (d *DB) apply(tx *bolt.Tx, batch []entry) error {
+	bans := &jailBuckets{root: tx.Bucket(bucketBans), m: map[string]*bolt.Bucket{}}
+	hist := &jailBuckets{root: tx.Bucket(bucketHist), m: map[string]*bolt.Bucket{}}
+	if bans.root == nil || hist.root == nil {
+		return fmt.Errorf("%w: root buckets missing", ErrCorrupt)
+	}
+	var kb [18]byte
+	for i := range batch {
+		e := &batch[i]
+		b := &e.c.Ban
+		switch e.c.Op {
+		case OpBan:
+			k := prefixKey(kb[:0], b.Prefix)
+			bb, err := bans.get(b.Jail, true)
+			if err != nil {
+				return err
+			}
+			// bbolt keeps a reference to the value until commit: a fresh
+			// slice per Put.
+			if err := bb.Put(k, appendBan(nil, b)); err != nil {
+				return err
+			}
+			hb, err := hist.get(b.Jail, true)
+			if err != nil {
+				return err
+			}
+			var h History
+			if v := hb.Get(k); v != nil {
+				if h, err = decodeHistory(v); err != nil {
+					// A damaged history must not stop bans from being
+					// stored: start it again.
+					d.log.Warn("damaged history record replaced", zap.String("jail", b.Jail),
+						zap.Stringer("prefix", b.Prefix), zap.Error(err))
+					h = History{}
+				}
+			}
+			if err := hb.Put(k, appendHistory(nil, nextHistory(h, b))); err != nil {
+				return err
+			}
+		case OpUnban:
+			bb, err := bans.get(b.Jail, false)
+			if err != nil {
+				return err
+			}
+			if bb == nil {
+				continue // nothing ever banned in this jail
+			}
+			if err := bb.Delete(prefixKey(kb[:0], b.Prefix)); err != nil {
+				return err
+			}
+		case opForget:
+			for _, j := range []*jailBuckets{bans, hist} {
+				delete(j.m, b.Jail)
+				if err := j.root.DeleteBucket([]byte(b.Jail)); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
+					return err
+				}
+			}
+		case opPurge:
+			n, err := purge(bans.root, hist.root, timeToNanos(b.Start))
+			if err != nil {
+				return err
+			}
+			*e.n = n
+		}
+	}
+	return nil
+}
+
+// nextHistory is the history of (jail, prefix) after ban b. The count is
+// one more than before, or b.Count if that is higher (a ban imported with
+// its count, a history purged while the jail remembered more).
+func nextHistory(h History, b *Ban) History {
+	return History{
+		Count:       min(max(h.Count+1, b.Count), maxCount),
+		LastStart:   b.Start,
+		LastBanTime: b.BanTime,
+	}
+}
+
+// endedBefore reports whether the latest ban of h ended before the unix-ns
+// time before.
+func (h History) endedBefore(before int64) bool {
+	end, ends := endNanos(timeToNanos(h.LastStart), int64(h.LastBanTime))
+	return ends && end < before
+}
+
+// purge deletes the bans and history entries that ended before the unix-ns
+// time before, and returns how many went.
+func purge(bans, hist *bolt.Bucket, before int64) (int, error) {
+	var victims [][]byte // keys to delete, collected first: deleting under a cursor skips entries
+	n := 0
+	sweep := func(root *bolt.Bucket, ended func(v []byte) bool) error {
+		return root.ForEachBucket(func(jail []byte) error {
+			b := root.Bucket(jail)
+			victims = victims[:0]
+			err := b.ForEach(func(k, v []byte) error {
+				if v != nil && ended(v) {
+					victims = append(victims, k)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			for _, k := range victims {
+				if err := b.Delete(k); err != nil {
+					return err
+				}
+			}
+			n += len(victims)
+			return nil
+		})
+	}
+	err := sweep(bans, func(v []byte) bool {
+		start, bt, err := banTimes(v)
+		if err != nil {
+			return true // undecodable and unusable: purge it
+		}
+		end, ends := endNanos(start, bt)
+		return ends && end < before
+	})
+	if err != nil {
+		return 0, err
+	}
+	err = sweep(hist, func(v []byte) bool {
+		h, err := decodeHistory(v)
+		return err != nil || h.endedBefore(before)
+	})
+	return n, err
+}
+
+// queueOp queues an internal operation and waits for it, for Purge and
+// Forget.
+func (d *DB) queueOp(ctx context.Context, c Change, n *int) error {
+	d.mu.Lock()
+	if d.closing {
+		d.mu.Unlock()
+		return ErrClosed
+	}
+	if d.err != nil {
+		err := d.err
+		d.mu.Unlock()
+		return err
+	}
+	seq := d.enqueueLocked(c, n)
+	d.mu.Unlock()
+	return d.WaitFor(ctx, seq)
+}
+
+// Purge deletes history entries whose last ban ended before `before`, and
+// stored bans that ended before it (fail2ban's dbpurgeage: the daemon calls
+// it hourly with now - purgeage). Forever bans stay. It returns how many
+// records went, once that is durable.
+func (d *DB) Purge(before time.Time) (int, error) {
+	n := new(int)
+	if err := d.queueOp(context.Background(), Change{Op: opPurge, Ban: Ban{Start: before}}, n); err != nil {
+		return 0, err
+	}
+	return *n, nil
+}
+
+// Forget deletes everything of a jail, bans and history, once that is
+// durable. Not for a jail's stop, since bans must survive that; for tests
+// and imports.
+func (d *DB) Forget(jail string) error {
+	if jail == "" || len(jail) > maxJailLen {
+		return fmt.Errorf("%w: jail name of %d bytes", ErrInvalid, len(jail))
+	}
+	return d.queueOp(context.Background(), Change{Op: opForget, Ban: Ban{Jail: jail}}, nil)
+}
+
+// Close commits what is queued, then closes the file. It returns the
+// store's failure if a commit failed, ErrClosed if called twice.
+func (d *DB) Close() error {
+	d.mu.Lock()
+	if d.closing {
+		d.mu.Unlock()
+		return ErrClosed
+	}
+	d.closing = true
+	d.mu.Unlock()
+	close(d.stop)
+	<-d.done
+	cerr := d.bolt.Close()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.closed = true
+	d.wakeLocked()
+	if cerr != nil {
+		cerr = fmt.Errorf("store: close %s: %w", d.path, cerr)
+	}
+	return errors.Join(d.err, cerr)
+}
