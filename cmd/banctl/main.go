@@ -49,6 +49,9 @@ func run(argv []string, stdout, stderr io.Writer) int {
 		usage(stdout)
 		return exitFail
 	}
+	if words[0] == importCommand {
+		return runImport(opts, words[1:], stdout, stderr)
+	}
 	c := &client{opts: opts, stdout: stdout, log: newLogger(stderr, opts.verbose)}
 	return c.command(words)
 }
