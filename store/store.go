@@ -207,19 +207,37 @@ func Open(path string, o Options) (*DB, error) {
 
 // openBolt opens the bbolt file and sorts its errors into the sentinels.
 func openBolt(path string, o Options) (*bolt.DB, error) {
-	var bdb *bolt.DB
+	var (
+		bdb  *bolt.DB
+		file *os.File
+	)
 	err := guard(func() error {
 		var err error
-		bdb, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: o.LockTimeout, NoSync: o.NoSync})
+		bdb, err = bolt.Open(path, 0o600, &bolt.Options{
+			Timeout: o.LockTimeout,
+			NoSync:  o.NoSync,
+			// Keep the file: if bbolt panics on a damaged file half-way
+			// through Open, closing it is the only way to release the lock.
+			OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
+				f, err := os.OpenFile(name, flag, perm)
+				file = f
+				return f, err
+			},
+		})
 		return err
 	})
 	switch {
 	case err == nil:
 		return bdb, nil
+	case errors.Is(err, ErrCorrupt): // a panic in bbolt, turned into an error
+		if file != nil {
+			file.Close()
+		}
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	case errors.Is(err, berrors.ErrTimeout):
 		return nil, fmt.Errorf("%w: %s (waited %v)", ErrLocked, path, o.LockTimeout)
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum),
-		errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, ErrCorrupt):
+		errors.Is(err, berrors.ErrVersionMismatch):
 		return nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, path, err)
 	}
 	// bbolt reports some damage (a file shorter than its header says) with
