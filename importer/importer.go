@@ -122,17 +122,6 @@ type Result struct {
 	Rows int
 }
 
-// Live counts the live bans of r.
-func (r *Result) Live() int {
-	n := 0
-	for _, b := range r.Bans {
-		if b.Live {
-			n++
-		}
-	}
-	return n
-}
-
 // Read opens the fail2ban database at path read-only and returns its bans.
 // It fails only when the file cannot be read as a fail2ban database; bad
 // rows become Result.Skipped or Result.Warnings.

@@ -424,3 +424,36 @@ func TestEnd(t *testing.T) {
 		t.Errorf("End of a forever ban = %v, want zero", got)
 	}
 }
+
+// BenchmarkRead measures reading a bips table of 10,000 bans with matches.
+func BenchmarkRead(b *testing.B) {
+	const n = 10000
+	path := filepath.Join(b.TempDir(), "big.sqlite3")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.Exec(schema); err != nil {
+		b.Fatal(err)
+	}
+	tx, _ := db.Begin()
+	for i := range n {
+		ip := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 13: byte(i >> 16), 14: byte(i >> 8), 15: byte(i)})
+		if _, err := tx.Exec(`INSERT INTO bips VALUES (?, 'sshd', ?, 3600, 1, ?)`, ip.String(), 1_800_000_000-i%7200,
+			[]byte(`{"matches": ["sshd[1]: Failed password for root", "sshd[2]: Failed password for admin"], "failures": 2}`)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	db.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := Read(context.Background(), path, Options{Now: time.Unix(1_800_000_000, 0)})
+		if err != nil || len(r.Bans) != n {
+			b.Fatalf("%v, %d bans", err, len(r.Bans))
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "bans/s")
+}
