@@ -116,8 +116,9 @@ func fail2banDB(t *testing.T) (path string, before, after time.Time) {
 	banned := func(ip string) string { return f2b("get", "api", "banned", ip) }
 
 	before = time.Now()
-	// The database must be set before the jail is added: a jail added
-	// earlier keeps no database.
+	// The database must be set before any jail is added: fail2ban's
+	// setDatabase refuses ("Cannot change database when there are jails
+	// present").
 	f2b("set", "dbfile", path)
 	f2b("add", "api", "polling")
 	f2b("set", "api", "bantime", "3600")
