@@ -118,12 +118,12 @@ func (b *banHeap) next() (int64, bool) {
 
 // queue appends an event for delivery once j.mu is released; j.mu is held,
 // so queue order is the order of the changes.
-func (m *Manager) queue(j *jail, kind EventKind, b Ban) {
+func (m *Manager) queue(j *jail, kind EventKind, b Ban, cause Cause) {
 	if m.onEvent == nil {
 		return
 	}
 	j.evMu.Lock()
-	j.pending = append(j.pending, Event{Kind: kind, Jail: j.name, Ban: b, Actions: j.cfg.Actions})
+	j.pending = append(j.pending, Event{Kind: kind, Jail: j.name, Ban: b, Actions: j.cfg.Actions, Cause: cause})
 	j.evMu.Unlock()
 }
 
@@ -152,13 +152,21 @@ func (m *Manager) deliver(j *jail) {
 }
 
 // banLocked bans key in j from now; j.mu is held and key is not banned.
+// With bantime.increment on, the ban lasts longer for every earlier ban of
+// key the store remembers.
 func (m *Manager) banLocked(j *jail, key netip.Prefix, now time.Time, matches []string) {
+	banTime, count := j.cfg.BanTime, 1
+	if inc := j.cfg.Increment; inc.Enabled && m.history != nil {
+		before := m.history(j.name, key, inc.OverallJails)
+		banTime = inc.BanTime(j.cfg.BanTime, before, m.rnd)
+		count = before + 1
+	}
 	e := &banEntry{j: j, index: -1, ban: Ban{
 		Addr:    key.Addr(),
 		Prefix:  key,
 		Start:   now,
-		BanTime: j.cfg.BanTime,
-		Count:   1,
+		BanTime: banTime,
+		Count:   count,
 		Matches: matches,
 	}}
 	j.bans[key] = e
@@ -167,21 +175,21 @@ func (m *Manager) banLocked(j *jail, key netip.Prefix, now time.Time, matches []
 		e.end = now.Add(e.ban.BanTime).UnixNano()
 		m.heap.add(e)
 	}
-	m.queue(j, EventBan, e.ban)
+	m.queue(j, EventBan, e.ban, CauseCommand)
 }
 
 // unbanLocked lifts ban e; j.mu is held.
-func (m *Manager) unbanLocked(j *jail, e *banEntry) {
+func (m *Manager) unbanLocked(j *jail, e *banEntry, cause Cause) {
 	delete(j.bans, e.ban.Prefix)
 	m.heap.remove(e)
-	m.queue(j, EventUnban, e.ban)
+	m.queue(j, EventUnban, e.ban, cause)
 }
 
 // unbanAllLocked lifts every ban of j, in BanList order; j.mu is held.
-func (m *Manager) unbanAllLocked(j *jail) int {
+func (m *Manager) unbanAllLocked(j *jail, cause Cause) int {
 	es := sortedBans(j)
 	for _, e := range es {
-		m.unbanLocked(j, e)
+		m.unbanLocked(j, e, cause)
 	}
 	return len(es)
 }
@@ -329,7 +337,7 @@ func (m *Manager) UnbanIP(name string, addrs []netip.Addr, ifExists bool) (int, 
 		now := m.now().UnixNano()
 		for _, a := range norm {
 			if e := m.findLocked(j, a, now); e != nil {
-				m.unbanLocked(j, e)
+				m.unbanLocked(j, e, CauseCommand)
 				n++
 			} else if !ifExists {
 				missed = append(missed, a)
@@ -347,7 +355,7 @@ func (m *Manager) UnbanIP(name string, addrs []netip.Addr, ifExists bool) (int, 
 func (m *Manager) UnbanAll(name string) (int, error) {
 	n := 0
 	err := m.locked(name, func(j *jail) error {
-		n = m.unbanAllLocked(j)
+		n = m.unbanAllLocked(j, CauseCommand)
 		return nil
 	})
 	return n, err
@@ -373,12 +381,12 @@ func (m *Manager) unbanSome(j *jail, addrs []netip.Addr) int {
 	switch {
 	case j.removed:
 	case addrs == nil:
-		n = m.unbanAllLocked(j)
+		n = m.unbanAllLocked(j, CauseCommand)
 	default:
 		now := m.now().UnixNano()
 		for _, a := range addrs {
 			if e := m.findLocked(j, a.Unmap(), now); e != nil {
-				m.unbanLocked(j, e)
+				m.unbanLocked(j, e, CauseCommand)
 				n++
 			}
 		}
@@ -516,4 +524,41 @@ func (m *Manager) findLocked(j *jail, addr netip.Addr, now int64) *banEntry {
 		return e
 	}
 	return nil
+}
+
+// Restore brings stored bans back into a jail when it starts: each keeps
+// its start, ban time, count and matches, so it ends when it would have;
+// bans already ended are dropped, and so are those the jail would not make
+// now (an address it ignores, loopback, this host's). Each restored ban is
+// delivered as an EventBan with CauseRestored, so actions apply it again
+// and a store does not record it twice. It returns how many came back.
+func (m *Manager) Restore(name string, bans []Ban) (int, error) {
+	now := m.now()
+	ns := now.UnixNano()
+	n := 0
+	err := m.locked(name, func(j *jail) error {
+		for _, b := range bans {
+			addr := b.Prefix.Addr()
+			if !b.Prefix.IsValid() || addr.IsLoopback() || m.ignoredLocked(j, addr, ns) || m.isSelf(addr, ns) {
+				continue
+			}
+			if b.BanTime != Forever && !b.Start.Add(b.BanTime).After(now) {
+				continue
+			}
+			if _, ok := j.bans[b.Prefix]; ok {
+				continue
+			}
+			b.Addr = addr
+			e := &banEntry{j: j, index: -1, ban: b}
+			j.bans[b.Prefix] = e
+			if b.BanTime != Forever {
+				e.end = b.Start.Add(b.BanTime).UnixNano()
+				m.heap.add(e)
+			}
+			m.queue(j, EventBan, e.ban, CauseRestored)
+			n++
+		}
+		return nil
+	})
+	return n, err
 }

@@ -3,6 +3,7 @@ package jail
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"slices"
@@ -50,6 +51,9 @@ type Config struct {
 	// Actions names the actions run on ban and unban; opaque to this
 	// package, passed along in Events.
 	Actions []string
+	// Increment lengthens bans of repeat offenders (bantime.increment);
+	// it needs Options.History.
+	Increment Increment
 	// IPv6Prefix, when between 1 and 127, counts and bans IPv6 attackers by
 	// their whole prefix of that length (64: the /64 a host usually gets)
 	// instead of by address; 0 or 128 is per address. A prefix that would
@@ -97,6 +101,35 @@ type Event struct {
 	Jail    string
 	Ban     Ban
 	Actions []string
+	// Cause says why: a ban store records command bans and unbans, but not
+	// restored bans (already stored), expiries (the stored ban has ended on
+	// its own) or a stopped jail's unbans (its bans come back when it
+	// starts again, as fail2ban's do).
+	Cause Cause
+}
+
+// Cause is why an Event happened.
+type Cause int
+
+// Causes of events.
+const (
+	CauseCommand     Cause = iota // an attempt reaching maxretry, banip, unbanip, unban
+	CauseExpired                  // the ban's time ran out
+	CauseJailStopped              // the jail was stopped
+	CauseRestored                 // Restore brought a stored ban back
+)
+
+// String returns the cause's name.
+func (c Cause) String() string {
+	switch c {
+	case CauseExpired:
+		return "expired"
+	case CauseJailStopped:
+		return "jail stopped"
+	case CauseRestored:
+		return "restored"
+	}
+	return "command"
 }
 
 // Ban is one live ban.
@@ -134,6 +167,14 @@ type Options struct {
 	// SelfAddrs returns this host's addresses for ignoreself; default:
 	// the interface addresses. Cached for five minutes; see RefreshSelf.
 	SelfAddrs func() []netip.Addr
+	// History returns how many times prefix was banned before, in jail or
+	// (overall) in every jail, for bantime.increment; nil: never before.
+	// It is called with the jail's lock held, so it must be quick and must
+	// not call back into the Manager.
+	History func(jail string, prefix netip.Prefix, overall bool) int
+	// Rand returns a number in [0, 1) for bantime.rndtime; default
+	// math/rand/v2.Float64.
+	Rand func() float64
 }
 
 // Manager holds the jails. All methods are safe for concurrent use.
@@ -141,6 +182,8 @@ type Manager struct {
 	now     func() time.Time
 	onEvent func(Event)
 	selfFn  func() []netip.Addr
+	history func(jail string, prefix netip.Prefix, overall bool) int
+	rnd     func() float64
 
 	mu    sync.RWMutex // guards jails; taken before any jail.mu
 	jails map[string]*jail
@@ -180,10 +223,15 @@ func NewManager(opts Options) *Manager {
 		now:     opts.Now,
 		onEvent: opts.OnEvent,
 		selfFn:  opts.SelfAddrs,
+		history: opts.History,
+		rnd:     opts.Rand,
 		jails:   make(map[string]*jail),
 	}
 	if m.now == nil {
 		m.now = time.Now
+	}
+	if m.rnd == nil {
+		m.rnd = rand.Float64
 	}
 	if m.selfFn == nil {
 		m.selfFn = interfaceAddrs
@@ -409,7 +457,7 @@ func (m *Manager) Stop(name string) error {
 	}
 	j.mu.Lock()
 	j.removed = true
-	m.unbanAllLocked(j)
+	m.unbanAllLocked(j, CauseJailStopped)
 	m.fails.dropJail(j)
 	j.mu.Unlock()
 	m.deliver(j)
@@ -652,4 +700,34 @@ func (c *selfCache) refresh(fn func() []netip.Addr, now int64, force bool) *self
 	}
 	c.cur.Store(s)
 	return s
+}
+
+// SetBanTimeExtra applies `set JAIL bantime.OPT VALUE` (increment, factor,
+// formula, multipliers, maxtime, rndtime, overalljails) and returns what
+// `get JAIL bantime.OPT` answers afterwards, as fail2ban's setBanTimeExtra.
+func (m *Manager) SetBanTimeExtra(name, opt, value string) (any, error) {
+	var out any
+	err := m.locked(name, func(j *jail) error {
+		inc := j.cfg.Increment
+		inc.Multipliers = slices.Clone(inc.Multipliers)
+		v, err := inc.Set(opt, value)
+		if err != nil {
+			return err
+		}
+		j.cfg.Increment = inc
+		out = v
+		return nil
+	})
+	return out, err
+}
+
+// BanTimeExtra answers `get JAIL bantime.OPT`.
+func (m *Manager) BanTimeExtra(name, opt string) (any, error) {
+	var out any
+	err := m.locked(name, func(j *jail) error {
+		v, err := j.cfg.Increment.Get(opt)
+		out = v
+		return err
+	})
+	return out, err
 }

@@ -1072,3 +1072,88 @@ func TestBanIPRefusesOwnAddress(t *testing.T) {
 		t.Fatal("a refused BanIP banned part of its list")
 	}
 }
+
+func TestRestore(t *testing.T) {
+	self := mustAddr("192.0.2.254")
+	f := newFixture(t, Options{SelfAddrs: func() []netip.Addr { return []netip.Addr{self} }})
+	f.add(t, Config{Name: "j", BanTime: time.Hour, IgnoreIP: []netip.Prefix{mustPrefix("203.0.113.0/24")}})
+	host := func(s string) netip.Prefix { a := mustAddr(s); return netip.PrefixFrom(a, a.BitLen()) }
+	now := f.clk.Now()
+	stored := []Ban{
+		{Prefix: host("198.51.100.1"), Start: now.Add(-30 * time.Minute), BanTime: time.Hour, Count: 2, Matches: []string{"m"}},
+		{Prefix: mustPrefix("2001:db8:1::/64"), Start: now.Add(-time.Hour), BanTime: Forever, Count: 1},
+		{Prefix: host("198.51.100.2"), Start: now.Add(-2 * time.Hour), BanTime: time.Hour, Count: 1}, // ended while down
+		{Prefix: host("203.0.113.5"), Start: now, BanTime: time.Hour, Count: 1},                   // now ignored
+		{Prefix: host("192.0.2.254"), Start: now, BanTime: time.Hour, Count: 1},                   // this host
+		{Prefix: host("127.0.0.1"), Start: now, BanTime: time.Hour, Count: 1},                     // loopback
+	}
+	n, err := f.m.Restore("j", stored)
+	if err != nil || n != 2 {
+		t.Fatalf("Restore = %d, %v; want 2", n, err)
+	}
+	bans, _ := f.m.BanList("j")
+	if len(bans) != 2 || bans[0].Prefix != host("198.51.100.1") || !bans[0].End().Equal(now.Add(30*time.Minute)) ||
+		bans[0].Count != 2 || bans[1].Prefix != mustPrefix("2001:db8:1::/64") {
+		t.Fatalf("restored %+v", bans)
+	}
+	for _, e := range f.rec.events() {
+		if e.Kind != EventBan || e.Cause != CauseRestored {
+			t.Fatalf("event %+v, want EventBan with CauseRestored", e)
+		}
+	}
+	// Restoring again changes nothing; the restored ban expires on time.
+	if n, _ := f.m.Restore("j", stored); n != 0 {
+		t.Fatalf("second Restore = %d", n)
+	}
+	f.clk.Advance(31 * time.Minute)
+	if n := f.m.Expire(); n != 1 {
+		t.Fatalf("Expire = %d, want 1", n)
+	}
+	ev := f.rec.events()
+	if last := ev[len(ev)-1]; last.Kind != EventUnban || last.Cause != CauseExpired {
+		t.Fatalf("last event %+v, want an expiry", last)
+	}
+	if _, err := f.m.Restore("nojail", stored); !errors.Is(err, ErrUnknownJail) {
+		t.Fatalf("Restore into an unknown jail: %v", err)
+	}
+}
+
+func TestIncrementUsesHistory(t *testing.T) {
+	history := map[string]int{"198.51.100.1": 3}
+	var overallAsked bool
+	f := newFixture(t, Options{History: func(jail string, p netip.Prefix, overall bool) int {
+		overallAsked = overall
+		return history[p.Addr().String()]
+	}})
+	f.add(t, Config{Name: "j", BanTime: 10 * time.Minute, Increment: Increment{Enabled: true, Factor: 1}})
+	f.m.BanIP("j", []netip.Addr{mustAddr("198.51.100.1"), mustAddr("198.51.100.2")})
+	bans, _ := f.m.BanList("j")
+	got := map[string]Ban{}
+	for _, b := range bans {
+		got[b.Addr.String()] = b
+	}
+	// Three earlier bans: 10m * 2^3; none: the base.
+	if b := got["198.51.100.1"]; b.BanTime != 80*time.Minute || b.Count != 4 {
+		t.Fatalf("repeat offender: %v, count %d; want 80m, 4", b.BanTime, b.Count)
+	}
+	if b := got["198.51.100.2"]; b.BanTime != 10*time.Minute || b.Count != 1 {
+		t.Fatalf("first offender: %v, count %d; want 10m, 1", b.BanTime, b.Count)
+	}
+	if _, err := f.m.SetBanTimeExtra("j", "overalljails", "true"); err != nil {
+		t.Fatal(err)
+	}
+	f.m.BanIP("j", []netip.Addr{mustAddr("198.51.100.3")})
+	if !overallAsked {
+		t.Fatal("bantime.overalljails did not ask the history over all jails")
+	}
+	if v, err := f.m.BanTimeExtra("j", "overalljails"); err != nil || v != true {
+		t.Fatalf("get bantime.overalljails = %v, %v", v, err)
+	}
+	// Stopping the jail unbans with CauseJailStopped.
+	f.m.Stop("j")
+	for _, e := range f.rec.events() {
+		if e.Kind == EventUnban && e.Cause != CauseJailStopped {
+			t.Fatalf("unban on stop with cause %v", e.Cause)
+		}
+	}
+}

@@ -28,7 +28,7 @@ func (m *Manager) Expire() int {
 				m.heap.add(e) // prolonged meanwhile
 			default:
 				delete(j.bans, e.ban.Prefix)
-				m.queue(j, EventUnban, e.ban)
+				m.queue(j, EventUnban, e.ban, CauseExpired)
 				n++
 			}
 		}
