@@ -37,9 +37,14 @@ type Config struct {
 	Log    Log    `mapstructure:"log"`
 	Limits Limits `mapstructure:"limits"`
 	// DB is the ban store's path, or "none" for memory only.
-	DB     string `mapstructure:"db"`
-	Kernel Kernel `mapstructure:"kernel"`
-	Jails  []Jail `mapstructure:"jails"`
+	DB string `mapstructure:"db"`
+	// DBPurgeAge is how long ended bans and ban history are kept, in
+	// fail2ban's time syntax (its dbpurgeage; default 1d).
+	DBPurgeAge string `mapstructure:"dbpurgeage"`
+	// DBMaxMatches caps the failure messages kept with a stored ban.
+	DBMaxMatches int    `mapstructure:"dbmaxmatches"`
+	Kernel       Kernel `mapstructure:"kernel"`
+	Jails        []Jail `mapstructure:"jails"`
 }
 
 // Kernel configures the actions that change the kernel (routes, nftables).
@@ -97,11 +102,37 @@ type Jail struct {
 	// IPv6Prefix, e.g. 64, counts and bans IPv6 attackers by prefix; 0 is
 	// per address.
 	IPv6Prefix int `mapstructure:"ipv6prefix"`
+	// fail2ban's bantime.* options, spelled as in its jail.conf; values
+	// in its syntax (booleans, factor, "1 2 4 8" multipliers, times).
+	BanTimeIncrement    string `mapstructure:"bantime.increment"`
+	BanTimeFactor       string `mapstructure:"bantime.factor"`
+	BanTimeFormula      string `mapstructure:"bantime.formula"`
+	BanTimeMultipliers  string `mapstructure:"bantime.multipliers"`
+	BanTimeMaxTime      string `mapstructure:"bantime.maxtime"`
+	BanTimeRndTime      string `mapstructure:"bantime.rndtime"`
+	BanTimeOverallJails string `mapstructure:"bantime.overalljails"`
+}
+
+// BanTimeExtra returns the jail's bantime.* options that are set, by
+// option name (increment, factor, ...), in the order fail2ban applies them.
+func (j Jail) BanTimeExtra() [][2]string {
+	var out [][2]string
+	for _, kv := range [][2]string{
+		{"increment", j.BanTimeIncrement}, {"factor", j.BanTimeFactor}, {"formula", j.BanTimeFormula},
+		{"multipliers", j.BanTimeMultipliers}, {"maxtime", j.BanTimeMaxTime}, {"rndtime", j.BanTimeRndTime},
+		{"overalljails", j.BanTimeOverallJails},
+	} {
+		if kv[1] != "" {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // Defaults, applied under the file and the environment.
 const (
 	DefaultSocket      = "/run/ban.sock"
+	DefaultDB          = "/var/lib/banserver/bans.db"
 	DefaultMaxMessage  = 64 << 10
 	DefaultIdleTimeout = 5 * time.Minute
 	DefaultMaxFailures = 100_000
@@ -122,7 +153,9 @@ func newViper() *viper.Viper {
 	v.SetDefault("limits.max_message", DefaultMaxMessage)
 	v.SetDefault("limits.idle_timeout", DefaultIdleTimeout)
 	v.SetDefault("limits.max_failures", DefaultMaxFailures)
-	v.SetDefault("db", "none")
+	v.SetDefault("db", DefaultDB)
+	v.SetDefault("dbpurgeage", "1d")
+	v.SetDefault("dbmaxmatches", 10)
 	v.SetDefault("kernel.netns", "")
 	v.SetDefault("kernel.flush_on_stop", false)
 	v.SetEnvPrefix(EnvPrefix)

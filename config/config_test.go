@@ -22,8 +22,8 @@ func TestLoad(t *testing.T) {
 				Socket: Socket{Path: "/run/ban.sock", Mode: "0660"},
 				Log:    Log{Format: "console", Level: "info"},
 				Limits: Limits{MaxMessage: DefaultMaxMessage, IdleTimeout: DefaultIdleTimeout, MaxFailures: DefaultMaxFailures},
-				DB:     "none",
-				Jails:  []Jail{{Name: "api", MaxRetry: 10, FindTime: "30m", BanTime: "1h", Actions: []string{"blackhole", "log"}, IgnoreSelf: &yes}},
+				DB:     DefaultDB, DBPurgeAge: "1d", DBMaxMatches: 10,
+				Jails: []Jail{{Name: "api", MaxRetry: 10, FindTime: "30m", BanTime: "1h", Actions: []string{"blackhole", "log"}, IgnoreSelf: &yes}},
 			},
 		},
 		{
@@ -33,7 +33,7 @@ func TestLoad(t *testing.T) {
 				Socket: Socket{Path: "/run/ban.sock", Mode: "0660"},
 				Log:    Log{Format: "console", Level: "info"},
 				Limits: Limits{MaxMessage: DefaultMaxMessage, IdleTimeout: DefaultIdleTimeout, MaxFailures: DefaultMaxFailures},
-				DB:     "none",
+				DB:     DefaultDB, DBPurgeAge: "1d", DBMaxMatches: 10,
 			},
 		},
 		{
@@ -43,7 +43,7 @@ func TestLoad(t *testing.T) {
 				Socket: Socket{Path: "/tmp/x/ban.sock", Mode: "0620", Group: "www-data"},
 				Log:    Log{Format: "json", Level: "debug"},
 				Limits: Limits{MaxMessage: 1024, IdleTimeout: 10 * time.Second, MaxFailures: 50},
-				DB:     "none",
+				DB:     DefaultDB, DBPurgeAge: "1d", DBMaxMatches: 10,
 				Jails: []Jail{
 					{Name: "API", MaxRetry: 3, FindTime: "600", BanTime: "-1", IgnoreIP: []string{"192.0.2.0/24", "2001:db8::1"}, IgnoreSelf: &yes},
 					{Name: "api", MaxRetry: 10, FindTime: "30m", BanTime: "1h", IgnoreSelf: &yes},
@@ -58,7 +58,7 @@ func TestLoad(t *testing.T) {
 				Socket: Socket{Path: "/tmp/env.sock", Mode: "0660"},
 				Log:    Log{Format: "console", Level: "info"},
 				Limits: Limits{MaxMessage: 99, IdleTimeout: DefaultIdleTimeout, MaxFailures: DefaultMaxFailures},
-				DB:     "none",
+				DB:     DefaultDB, DBPurgeAge: "1d", DBMaxMatches: 10,
 			},
 		},
 		{name: "duplicate jail", path: "testdata/dup.yaml", wantErr: ErrInvalid},
@@ -90,5 +90,19 @@ func TestLoad(t *testing.T) {
 func TestLoadMissingFile(t *testing.T) {
 	if _, err := Load("testdata/does-not-exist.yaml"); err == nil {
 		t.Fatal("Load of a missing file succeeded")
+	}
+}
+
+func TestLoadBanTimeExtra(t *testing.T) {
+	c, err := Load("testdata/increment.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.Jails[0].BanTimeExtra()
+	// YAML booleans arrive as "1" and "0", which fail2ban's _as_bool (and
+	// jail.Increment.Set) read as true and false.
+	want := [][2]string{{"increment", "1"}, {"factor", "2"}, {"multipliers", "1 2 4 8"}, {"maxtime", "1w"}, {"overalljails", "0"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("BanTimeExtra = %v, want %v", got, want)
 	}
 }

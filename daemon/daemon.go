@@ -6,8 +6,8 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/user"
 	"strconv"
@@ -23,10 +23,6 @@ import (
 	"github.com/banserver/banserver/jail"
 	"github.com/banserver/banserver/server"
 )
-
-// ErrNoStore reports a --db value other than "none": the ban store is not
-// built yet, and pretending to persist would lose bans silently.
-var ErrNoStore = errors.New("daemon: only --db none is supported until the ban store exists")
 
 // Options are the command line's overrides of the configuration.
 type Options struct {
@@ -53,8 +49,9 @@ func Run(ctx context.Context, o Options) error {
 	if o.DB != "" {
 		cfg.DB = o.DB
 	}
-	if cfg.DB != "none" {
-		return fmt.Errorf("%w (got %q)", ErrNoStore, cfg.DB)
+	purgeAge, err := jail.ParseDuration(cfg.DBPurgeAge)
+	if err != nil || purgeAge <= 0 {
+		return fmt.Errorf("daemon: dbpurgeage %q: %w", cfg.DBPurgeAge, config.ErrInvalid)
 	}
 	level, levelName, err := zapLevel(cfg.Log.Level)
 	if err != nil {
@@ -66,16 +63,33 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer log.Sync()
 
+	bans, err := openStore(cfg.DB, purgeAge, cfg.DBMaxMatches, log.Named("store"))
+	if err != nil {
+		return err
+	}
+	if bans != nil {
+		defer bans.db.Close()
+	}
+
 	reg := actions.NewRegistry(actions.Log{L: log.Named("action")})
 	registerKernel(reg, cfg.Kernel, log)
 	if err := checkKernelActions(cfg.Jails, o.ConfigPath == "", log); err != nil {
 		return err
 	}
 	queue := actions.NewQueue(reg, log.Named("actions"))
+	var history func(string, netip.Prefix, bool) int
+	if bans != nil {
+		history = bans.history
+	}
 	jails := jail.NewManager(jail.Options{
 		MaxFailures: cfg.Limits.MaxFailures,
 		SelfAddrs:   selfAddrs(cfg.Kernel.NetNS, log),
+		History:     history,
 		OnEvent: func(ev jail.Event) {
+			bans.record(ev)
+			if len(ev.Actions) == 0 {
+				return
+			}
 			op := actions.OpBan
 			if ev.Kind == jail.EventUnban {
 				op = actions.OpUnban
@@ -98,6 +112,9 @@ func Run(ctx context.Context, o Options) error {
 		}
 		if err := jails.Start(jc.Name); err != nil {
 			return fmt.Errorf("daemon: jail %q: %w", jc.Name, err)
+		}
+		if err := bans.restore(jails, jc.Name); err != nil {
+			return err
 		}
 	}
 
@@ -127,7 +144,7 @@ func Run(ctx context.Context, o Options) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	srv := server.New(server.Options{
+	srvOpts := server.Options{
 		Jails:       jails,
 		Actions:     reg,
 		Queue:       queue,
@@ -137,7 +154,13 @@ func Run(ctx context.Context, o Options) error {
 		MaxMessage:  cfg.Limits.MaxMessage,
 		IdleTimeout: cfg.Limits.IdleTimeout,
 		Stop:        cancel,
-	})
+		OnJailStart: func(name string) error { return bans.restore(jails, name) },
+	}
+	if bans != nil {
+		srvOpts.Store = bans.db
+		srvOpts.DB = bans.set
+	}
+	srv := server.New(srvOpts)
 	log.Info("banserver started", zap.String("socket", cfg.Socket.Path), zap.Strings("jails", jails.Jails()),
 		zap.String("version", server.Version), zap.Int("pid", os.Getpid()))
 	if o.Ready != nil {
@@ -162,6 +185,9 @@ func Run(ctx context.Context, o Options) error {
 	qdone := make(chan error, 1)
 	go func() { qdone <- queue.Run(qctx) }()
 	run("jails", jails.Run)
+	if bans != nil {
+		run("purge", bans.purge)
+	}
 	run("server", func(ctx context.Context) error { return srv.Serve(ctx, ln) })
 	<-ctx.Done()
 	wg.Wait()
@@ -185,6 +211,11 @@ func jailConfig(jc config.Jail, reg *actions.Registry) (jail.Config, error) {
 	}
 	if c.BanTime, err = jail.ParseDuration(jc.BanTime); err != nil {
 		return c, fmt.Errorf("daemon: jail %q: bantime: %w", jc.Name, err)
+	}
+	for _, kv := range jc.BanTimeExtra() {
+		if _, err := c.Increment.Set(kv[0], kv[1]); err != nil {
+			return c, fmt.Errorf("daemon: jail %q: bantime.%s: %w", jc.Name, kv[0], err)
+		}
 	}
 	for _, s := range jc.IgnoreIP {
 		p, err := jail.ParseIgnore(s)

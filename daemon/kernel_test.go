@@ -157,7 +157,7 @@ jails:
     ipv6prefix: 64
     actions: [blackhole]
 `, ns.path()))
-	sock, cancel, done := runDaemon(t, Options{ConfigPath: cfg, Socket: filepath.Join(t.TempDir(), "ban.sock")})
+	sock, cancel, done := runDaemon(t, Options{ConfigPath: cfg, Socket: filepath.Join(t.TempDir(), "ban.sock"), DB: "none"})
 
 	// Start-up reconciled: the stale route is gone, the hand-made ones stay.
 	ns.waitRoutes(t)
@@ -226,7 +226,7 @@ jails:
 		t.Fatalf("Run: %v", err)
 	}
 	ns.waitRoutes(t, "blackhole 198.51.100.50")
-	_, cancel2, done2 := runDaemon(t, Options{ConfigPath: cfg, Socket: filepath.Join(t.TempDir(), "ban.sock")})
+	_, cancel2, done2 := runDaemon(t, Options{ConfigPath: cfg, Socket: filepath.Join(t.TempDir(), "ban.sock"), DB: "none"})
 	ns.waitRoutes(t)
 	cancel2()
 	if err := <-done2; err != nil {
@@ -252,7 +252,7 @@ jails:
   - name: api
     actions: [blackhole]
 `, ns.path()))
-	sock, cancel, done := runDaemon(t, Options{ConfigPath: cfg, Socket: filepath.Join(t.TempDir(), "ban.sock")})
+	sock, cancel, done := runDaemon(t, Options{ConfigPath: cfg, Socket: filepath.Join(t.TempDir(), "ban.sock"), DB: "none"})
 	if code, v := ask(t, sock, "set", "api", "banip", "198.51.100.1"); code != 0 || v != int64(1) {
 		t.Fatalf("banip: (%d, %v)", code, v)
 	}
@@ -277,7 +277,7 @@ jails:
   - name: api
     actions: [nftables]
 `, ns.path()))
-	sock, _, _ := runDaemon(t, Options{ConfigPath: cfg, Socket: filepath.Join(t.TempDir(), "ban.sock")})
+	sock, _, _ := runDaemon(t, Options{ConfigPath: cfg, Socket: filepath.Join(t.TempDir(), "ban.sock"), DB: "none"})
 	elements := func() string {
 		out, err := exec.Command("ip", "netns", "exec", ns.name, "nft", "list", "table", "inet", "banserver").CombinedOutput()
 		if err != nil {
@@ -311,4 +311,45 @@ jails:
 	waitFor("no elements after unban --all", func(s string) bool {
 		return !strings.Contains(s, "198.51.100.1") && !strings.Contains(s, "2001:db8::1")
 	})
+}
+
+// TestKernelRestartWithStore: across a restart with the ban store, a live
+// ban whose route went missing gets it back, and a ban that ended while
+// the daemon was down loses its route.
+func TestKernelRestartWithStore(t *testing.T) {
+	needRoot(t, "ip")
+	ns := newNetNS(t)
+	cfg := writeConfig(t, fmt.Sprintf(`
+kernel:
+  netns: %s
+jails:
+  - name: api
+    bantime: 1h
+    actions: [blackhole]
+  - name: short
+    bantime: 2s
+    actions: [blackhole]
+`, ns.path()))
+	dir := t.TempDir()
+	db := filepath.Join(dir, "bans.db")
+	sock, cancel, done := runDaemon(t, Options{ConfigPath: cfg, Socket: filepath.Join(dir, "ban.sock"), DB: db})
+	ask(t, sock, "set", "api", "banip", "198.51.100.1", "2001:db8::1")
+	ask(t, sock, "set", "short", "banip", "198.51.100.2")
+	ns.waitRoutes(t, "blackhole 198.51.100.1", "blackhole 2001:db8::1", "blackhole 198.51.100.2")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	// While down: a route vanishes, and the short ban ends.
+	ns.ip(t, "route", "del", "blackhole", "198.51.100.1", "proto", "244")
+	time.Sleep(2500 * time.Millisecond)
+
+	sock, _, _ = runDaemon(t, Options{ConfigPath: cfg, Socket: filepath.Join(dir, "ban2.sock"), DB: db})
+	ns.waitRoutes(t, "blackhole 198.51.100.1", "blackhole 2001:db8::1")
+	if got := banList(t, sock, "api"); !equal(got, []string{"198.51.100.1", "2001:db8::1"}) {
+		t.Fatalf("api bans after restart: %v", got)
+	}
+	if got := banList(t, sock, "short"); len(got) != 0 {
+		t.Fatalf("short bans after restart: %v", got)
+	}
 }

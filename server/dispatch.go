@@ -107,7 +107,15 @@ func (s *Server) Dispatch(items []any) (result, error) {
 		if len(a) < 2 {
 			return result{}, errIndex
 		}
-		return ok0(s.o.Jails.Start(a[1]))
+		if err := s.o.Jails.Start(a[1]); err != nil {
+			return result{}, err
+		}
+		if s.o.OnJailStart != nil {
+			if err := s.o.OnJailStart(a[1]); err != nil {
+				return result{}, err
+			}
+		}
+		return ok(nil)
 	case "stop":
 		switch {
 		case len(a) == 1:
@@ -240,8 +248,7 @@ func (s *Server) set(name, sub string, args []string) (result, error) {
 	case "loglevel":
 		return s.setLogLevel(sub)
 	case "dbfile", "dbpurgeage", "dbmaxmatches":
-		// No ban store yet: fail2ban answers None when it has no database.
-		return ok(nil)
+		return s.setDB(name, sub)
 	}
 	j := s.o.Jails
 	switch sub {
@@ -429,6 +436,14 @@ func (s *Server) set(name, sub string, args []string) (result, error) {
 		}
 		return ok0(j.SetActions(name, kept))
 	}
+	if opt, isExtra := strings.CutPrefix(sub, "bantime."); isExtra {
+		v, err := arg(0)
+		if err != nil {
+			return result{}, err
+		}
+		out, err := j.SetBanTimeExtra(name, opt, v)
+		return result{value: out}, err
+	}
 	if !j.Has(name) {
 		return result{}, jailErr(name)
 	}
@@ -443,7 +458,7 @@ func (s *Server) get(name string, rest []string) (result, error) {
 		defer s.mu.Unlock()
 		return ok(s.levelName)
 	case "dbfile", "dbpurgeage", "dbmaxmatches":
-		return ok(nil)
+		return s.getDB(name)
 	}
 	if len(rest) == 0 {
 		return result{}, errIndex
@@ -526,6 +541,10 @@ func (s *Server) get(name string, rest []string) (result, error) {
 	case "idle":
 		idle, err := j.Idle(name)
 		return result{value: idle}, err
+	}
+	if opt, isExtra := strings.CutPrefix(sub, "bantime."); isExtra {
+		v, err := j.BanTimeExtra(name, opt)
+		return result{value: v}, err
 	}
 	return result{}, errInvalidGet
 }
@@ -705,6 +724,8 @@ func helpLines() []any {
 		"get <JAIL> ignoreip",
 		"set|get <JAIL> ignoreself [true|false]",
 		"set|get <JAIL> idle [on|off]",
+		"set|get <JAIL> bantime.increment|factor|formula|multipliers|maxtime|rndtime|overalljails [VALUE]",
+		"set|get dbfile|dbpurgeage|dbmaxmatches [VALUE]",
 		"set|get <JAIL> ipv6prefix [LEN]        ban IPv6 attackers by prefix (64), 0: per address",
 		"set <JAIL> addaction|delaction <NAME>  built-in actions only",
 		"get <JAIL> actions",
@@ -716,4 +737,64 @@ func helpLines() []any {
 		out[i] = l
 	}
 	return out
+}
+
+// getDB answers get dbfile|dbpurgeage|dbmaxmatches as fail2ban does: None
+// without a database.
+func (s *Server) getDB(key string) (result, error) {
+	d := s.o.DB
+	if d == nil {
+		return ok(nil)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch key {
+	case "dbfile":
+		return ok(d.file)
+	case "dbpurgeage":
+		return ok(seconds(d.purgeAge))
+	}
+	return ok(int64(d.maxMatches))
+}
+
+// setDB changes dbpurgeage or dbmaxmatches. The file itself is chosen at
+// start (--db): moving a live store under running jails would risk the
+// bans it is there to keep, so set dbfile only confirms the current one.
+func (s *Server) setDB(key, v string) (result, error) {
+	d := s.o.DB
+	if d == nil {
+		// fail2ban answers None when it has no database.
+		return ok(nil)
+	}
+	switch key {
+	case "dbfile":
+		d.mu.Lock()
+		file := d.file
+		d.mu.Unlock()
+		if v != file {
+			return result{}, &protocol.Exception{Class: "builtins.Exception", Args: []any{
+				"the ban store is chosen at start (--db " + file + "); restart banserver to change it"}}
+		}
+		return ok(file)
+	case "dbpurgeage":
+		age, err := jail.ParseDuration(v)
+		if err != nil {
+			return result{}, err
+		}
+		if age <= 0 {
+			return result{}, fmt.Errorf("%w: dbpurgeage %q", jail.ErrInvalidValue, v)
+		}
+		d.mu.Lock()
+		d.purgeAge = age
+		d.mu.Unlock()
+		return ok(seconds(age))
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 0 {
+		return result{}, fmt.Errorf("%w: dbmaxmatches %q", jail.ErrInvalidValue, v)
+	}
+	d.mu.Lock()
+	d.maxMatches = n
+	d.mu.Unlock()
+	return ok(int64(n))
 }

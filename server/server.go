@@ -43,6 +43,50 @@ type Options struct {
 	IdleTimeout time.Duration
 	// Stop is called once, after the reply to a `stop` command is written.
 	Stop func()
+	// Store, when set, makes bans durable: a command that changed bans is
+	// answered only once its changes are on disk.
+	Store Durable
+	// DB is what get/set dbfile, dbpurgeage and dbmaxmatches show and
+	// change; nil when there is no ban store.
+	DB *DBSettings
+	// OnJailStart, when set, runs after `start JAIL` started the jail:
+	// the daemon restores the jail's stored bans there.
+	OnJailStart func(jail string) error
+}
+
+// Durable is the ban store as the server needs it: a sequence number of
+// the changes queued so far, and a wait until a given one is on disk.
+type Durable interface {
+	Queued() uint64
+	WaitFor(ctx context.Context, seq uint64) error
+}
+
+// DBSettings are the ban store's settings that clients read and change,
+// as fail2ban's dbfile, dbpurgeage and dbmaxmatches.
+type DBSettings struct {
+	mu         sync.Mutex // guards the fields below
+	file       string
+	purgeAge   time.Duration
+	maxMatches int
+}
+
+// NewDBSettings returns the settings of the store at file.
+func NewDBSettings(file string, purgeAge time.Duration, maxMatches int) *DBSettings {
+	return &DBSettings{file: file, purgeAge: purgeAge, maxMatches: maxMatches}
+}
+
+// PurgeAge returns how long ended bans and history are kept.
+func (d *DBSettings) PurgeAge() time.Duration {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.purgeAge
+}
+
+// MaxMatches returns how many failure messages a stored ban keeps.
+func (d *DBSettings) MaxMatches() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.maxMatches
 }
 
 // Server serves fail2ban's protocol.
@@ -147,7 +191,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 			return
 		}
 		var stop bool
-		out, stop = s.handle(out[:0], msg)
+		out, stop = s.handle(ctx, out[:0], msg)
 		if _, err := c.Write(out); err != nil {
 			return
 		}
@@ -165,7 +209,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 
 // handle decodes one message, runs it, and appends the framed reply to dst.
 // stop reports a `stop` command: the daemon shuts down after the reply.
-func (s *Server) handle(dst, msg []byte) (out []byte, stop bool) {
+func (s *Server) handle(ctx context.Context, dst, msg []byte) (out []byte, stop bool) {
 	items, proto, err := protocol.Decode(msg)
 	if err != nil {
 		// fail2ban answers a message it cannot load with a bare pickled
@@ -174,7 +218,23 @@ func (s *Server) handle(dst, msg []byte) (out []byte, stop bool) {
 		s.o.Log.Warn("refused message", zap.Error(err), zap.Int("bytes", len(msg)))
 		return protocol.AppendLoadError(dst, proto, err), false
 	}
+	var queued uint64
+	if s.o.Store != nil {
+		queued = s.o.Store.Queued()
+	}
 	res, err := s.Dispatch(items)
+	if s.o.Store != nil {
+		// The command queued ban changes (or another did meanwhile): the
+		// reply acknowledges them, so it waits until they are on disk. A
+		// failed write is reported instead of the result: nothing
+		// acknowledged may be lost.
+		if now := s.o.Store.Queued(); now != queued {
+			if werr := s.o.Store.WaitFor(ctx, now); werr != nil {
+				s.o.Log.Error("ban store", zap.Error(werr))
+				res, err = result{}, &protocol.Exception{Class: "builtins.Exception", Args: []any{"ban store: " + werr.Error()}}
+			}
+		}
+	}
 	if err != nil {
 		out, err = protocol.AppendReply(dst, proto, 1, toException(err))
 	} else {

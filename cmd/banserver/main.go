@@ -18,7 +18,7 @@ func main() {
 	var o daemon.Options
 	flag.StringVar(&o.ConfigPath, "config", "", "YAML configuration `file` (default: the embedded default config)")
 	flag.StringVar(&o.Socket, "socket", "", "Unix socket `path` (default: socket.path of the config, /run/ban.sock)")
-	flag.StringVar(&o.DB, "db", "", "ban store `path`, or none for memory only (only none for now)")
+	flag.StringVar(&o.DB, "db", "", "ban store `path`, or none for memory only (default: db of the config, /var/lib/banserver/bans.db)")
 	version := flag.Bool("version", false, "print the version and exit")
 	flag.Parse()
 	if flag.NArg() > 0 {

@@ -1,0 +1,114 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/banserver/banserver/jail"
+	"github.com/banserver/banserver/server"
+	"github.com/banserver/banserver/store"
+)
+
+// banStore joins the jail manager and the ban store: it records command
+// bans and unbans, answers the jails' history questions for
+// bantime.increment, restores a jail's bans when it starts, and purges old
+// records. A nil *banStore is memory only.
+type banStore struct {
+	db  *store.DB
+	set *server.DBSettings
+	log *zap.Logger
+}
+
+func openStore(path string, purgeAge time.Duration, maxMatches int, log *zap.Logger) (*banStore, error) {
+	if path == "none" {
+		return nil, nil
+	}
+	db, err := store.Open(path, store.Options{MaxMatches: maxMatches, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("daemon: ban store: %w", err)
+	}
+	return &banStore{db: db, set: server.NewDBSettings(path, purgeAge, maxMatches), log: log}, nil
+}
+
+// record queues a jail event for the store; the server waits for it to be
+// on disk before it answers the command that caused it. Restored bans are
+// stored already, expiries need no write (a stored ban that has ended is no
+// longer live), and a stopped jail's bans stay stored so they come back
+// when it starts again, as fail2ban's do.
+func (b *banStore) record(ev jail.Event) {
+	if b == nil || ev.Cause != jail.CauseCommand {
+		return
+	}
+	if ev.Kind == jail.EventUnban {
+		b.db.Put(store.Change{Op: store.OpUnban, Ban: store.Ban{Jail: ev.Jail, Prefix: ev.Ban.Prefix}})
+		return
+	}
+	matches := ev.Ban.Matches
+	if max := b.set.MaxMatches(); len(matches) > max {
+		matches = matches[len(matches)-max:]
+	}
+	b.db.Put(store.Change{Op: store.OpBan, Ban: store.Ban{
+		Jail: ev.Jail, Prefix: ev.Ban.Prefix, Start: ev.Ban.Start, BanTime: ev.Ban.BanTime,
+		Count: ev.Ban.Count, Matches: matches,
+	}})
+}
+
+// history is jail.Options.History: how many times prefix was banned before.
+func (b *banStore) history(jailName string, p netip.Prefix, overall bool) int {
+	if overall {
+		jailName = ""
+	}
+	h, err := b.db.History(jailName, p)
+	if err != nil {
+		b.log.Error("ban history", zap.String("jail", jailName), zap.Stringer("prefix", p), zap.Error(err))
+		return 0
+	}
+	return h.Count
+}
+
+// restore brings the jail's live stored bans back.
+func (b *banStore) restore(jails *jail.Manager, name string) error {
+	if b == nil {
+		return nil
+	}
+	start := time.Now()
+	stored, err := b.db.Live(name, start)
+	if err != nil {
+		return fmt.Errorf("daemon: restore jail %q: %w", name, err)
+	}
+	bans := make([]jail.Ban, len(stored))
+	for i, s := range stored {
+		bans[i] = jail.Ban{Addr: s.Prefix.Addr(), Prefix: s.Prefix, Start: s.Start, BanTime: s.BanTime, Count: s.Count, Matches: s.Matches}
+	}
+	n, err := jails.Restore(name, bans)
+	if err != nil {
+		return fmt.Errorf("daemon: restore jail %q: %w", name, err)
+	}
+	b.log.Info("restored bans", zap.String("jail", name), zap.Int("stored", len(stored)), zap.Int("restored", n),
+		zap.Duration("took", time.Since(start)))
+	return nil
+}
+
+// purge drops ended bans and history older than dbpurgeage, hourly, until
+// ctx ends.
+func (b *banStore) purge(ctx context.Context) error {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		n, err := b.db.Purge(time.Now().Add(-b.set.PurgeAge()))
+		if err != nil {
+			b.log.Error("purge ban store", zap.Error(err))
+		} else if n > 0 {
+			b.log.Info("purged ban store", zap.Int("records", n))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
