@@ -177,12 +177,32 @@ func Open(path string, o Options) (*DB, error) {
 	if o.Log == nil {
 		o.Log = zap.NewNop()
 	}
+	// New directories and a new file exist after a power cut only once
+	// their parents are synced; bbolt syncs the file's contents, not them.
+	var newDirs []string // parents to sync, outermost first
+	for dir := filepath.Dir(path); ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(dir); err == nil || dir == filepath.Dir(dir) {
+			break
+		}
+		newDirs = append([]string{filepath.Dir(dir)}, newDirs...)
+	}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		newDirs = append(newDirs, filepath.Dir(path))
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	bdb, err := openBolt(path, o)
 	if err != nil {
 		return nil, err
+	}
+	if !o.NoSync {
+		for _, dir := range newDirs {
+			if err := syncDir(dir); err != nil {
+				bdb.Close()
+				return nil, fmt.Errorf("store: open %s: %w", path, err)
+			}
+		}
 	}
 	d := &DB{
 		path:       path,
@@ -204,6 +224,19 @@ func Open(path string, o Options) (*DB, error) {
 	}
 	go d.run()
 	return d, nil
+}
+
+// syncDir fsyncs a directory, making the entries created in it durable.
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
 }
 
 // openBolt opens the bbolt file and sorts its errors into the sentinels.

@@ -587,3 +587,100 @@ func TestConcurrentPutsRace(t *testing.T) {
 		t.Errorf("Queued() = %d, want %d", d.Queued(), 4*(200+67))
 	}
 }
+
+// TestHistoryDuringPurgeForget: while a Purge or a Forget is queued or being
+// committed, History answers either the state before it or the state after,
+// never a mix or a double count.
+func TestHistoryDuringPurgeForget(t *testing.T) {
+	d := openTest(t, Options{})
+	p := mustPrefix("192.0.2.1")
+	for round := range 50 {
+		// php's ban has ended (Purge takes its history), ssh's is forever.
+		putWait(t, d, ban("php", "192.0.2.1", t0.Add(-2*time.Hour), time.Hour, 0), ban("ssh", "192.0.2.1", t0, -1, 0))
+		all, err := d.History("", p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		php, err := d.History("php", p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		op := "Purge"
+		if round%2 == 0 {
+			go func() { _, err := d.Purge(t0); done <- err }()
+		} else {
+			op = "Forget"
+			go func() { done <- d.Forget("php") }()
+		}
+		for waiting := true; waiting; {
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+				waiting = false
+			default:
+			}
+			if h, err := d.History("", p); err != nil {
+				t.Fatal(err)
+			} else if h.Count != all.Count && h.Count != all.Count-php.Count {
+				t.Fatalf("round %d, during %s: overall count %d, want %d or %d", round, op, h.Count, all.Count, all.Count-php.Count)
+			}
+			if h, err := d.History("php", p); err != nil {
+				t.Fatal(err)
+			} else if h.Count != php.Count && h.Count != 0 {
+				t.Fatalf("round %d, during %s: php count %d, want %d or 0", round, op, h.Count, php.Count)
+			}
+		}
+		if h, _ := d.History("php", p); h.Count != 0 {
+			t.Fatalf("round %d: php history after %s: %d", round, op, h.Count)
+		}
+	}
+}
+
+// TestHistoryQueuedPurgeForget: a Purge or Forget that is queued counts for
+// History at once, like a queued ban. The operations are queued directly,
+// without the wait Purge and Forget do, to look at that moment.
+func TestHistoryQueuedPurgeForget(t *testing.T) {
+	tests := []struct {
+		name     string
+		op       Change
+		php, all int // History counts once op is queued
+	}{
+		{"purge", Change{Op: opPurge, Ban: Ban{Start: t0}}, 0, 1},
+		{"purge before anything ended", Change{Op: opPurge, Ban: Ban{Start: t0.Add(-24 * time.Hour)}}, 2, 3},
+		{"forget php", Change{Op: opForget, Ban: Ban{Jail: "php"}}, 0, 1},
+		{"forget another jail", Change{Op: opForget, Ban: Ban{Jail: "ssh"}}, 2, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := openTest(t, Options{})
+			p := mustPrefix("192.0.2.1")
+			putWait(t, d, ban("php", "192.0.2.1", t0.Add(-3*time.Hour), time.Hour, 0),
+				ban("php", "192.0.2.1", t0.Add(-2*time.Hour), time.Hour, 0), ban("ssh", "192.0.2.1", t0, -1, 0))
+			var n int
+			d.mu.Lock()
+			seq := d.enqueueLocked(tt.op, &n)
+			d.mu.Unlock()
+			for _, when := range []string{"queued", "durable"} {
+				if when == "durable" {
+					if err := d.WaitFor(context.Background(), seq); err != nil {
+						t.Fatal(err)
+					}
+				}
+				php, err := d.History("php", p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				all, err := d.History("", p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if php.Count != tt.php || all.Count != tt.all {
+					t.Errorf("%s: History counts php %d, all %d; want %d, %d", when, php.Count, all.Count, tt.php, tt.all)
+				}
+			}
+		})
+	}
+}
