@@ -113,3 +113,23 @@ func BenchmarkLive1M(b *testing.B) {
 		b.ReportMetric(float64(fi.Size())/(1<<20), "file-MiB")
 	}
 }
+
+// BenchmarkImport is what an import does per ban: History, then Put, with
+// fsync on and one WaitFor at the end. History must not scan the growing
+// queue for prefixes nothing queued touches.
+func BenchmarkImport(b *testing.B) {
+	d := openBench(b)
+	var i, seq uint64
+	b.ReportAllocs()
+	for b.Loop() {
+		i++
+		if _, err := d.History("php", benchPrefix(i)); err != nil {
+			b.Fatal(err)
+		}
+		seq = d.Put(benchBan(i))
+	}
+	if err := d.WaitFor(context.Background(), seq); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "bans/s")
+}

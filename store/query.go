@@ -122,18 +122,21 @@ func (d *DB) History(jail string, p netip.Prefix) (History, error) {
 		return History{}, err
 	}
 	var over []overlay
-	nextTx := d.committedTx + 1
-	if len(d.inflight) > 0 {
-		for i := range d.inflight {
-			if c := &d.inflight[i].c; match(c) {
-				over = append(over, overlay{d.inflightTx, *c})
+	// Most calls concern a prefix nothing queued touches: skip the scan.
+	if d.unsettled[p] != 0 || d.unsettledOps != 0 {
+		nextTx := d.committedTx + 1
+		if len(d.inflight) > 0 {
+			for i := range d.inflight {
+				if c := &d.inflight[i].c; match(c) {
+					over = append(over, overlay{d.inflightTx, *c})
+				}
 			}
+			nextTx = d.inflightTx + 1
 		}
-		nextTx = d.inflightTx + 1
-	}
-	for i := range d.pending {
-		if c := &d.pending[i].c; match(c) {
-			over = append(over, overlay{nextTx, *c})
+		for i := range d.pending {
+			if c := &d.pending[i].c; match(c) {
+				over = append(over, overlay{nextTx, *c})
+			}
 		}
 	}
 	d.mu.Unlock()

@@ -151,17 +151,23 @@ type DB struct {
 
 	// mu guards the fields below. Never held across disk I/O, so Put does
 	// not wait for a commit.
-	mu          sync.Mutex
-	queued      uint64        // sequence of the latest change queued
-	durable     uint64        // every change up to this one is committed
-	pending     []entry       // queued, not yet taken by the committer
-	inflight    []entry       // taken by the committer, being committed
-	inflightTx  int           // bbolt txid inflight goes into
-	committedTx int           // txid of the latest committed transaction
-	notify      chan struct{} // closed and replaced when durable, err or closed change
-	err         error         // sticky: the first commit error; nothing is written after it
-	closing     bool          // Close began: Put refuses changes
-	closed      bool          // Close finished
+	mu         sync.Mutex
+	queued     uint64  // sequence of the latest change queued
+	durable    uint64  // every change up to this one is committed
+	pending    []entry // queued, not yet taken by the committer
+	inflight   []entry // taken by the committer, being committed
+	inflightTx int     // bbolt txid inflight goes into
+	// unsettled counts the OpBan entries in pending and inflight per
+	// prefix, unsettledOps the Purge and Forget entries: History skips
+	// scanning the queue when neither concerns it, so an import that asks
+	// before each of 100k queued bans does not go quadratic.
+	unsettled    map[netip.Prefix]int
+	unsettledOps int
+	committedTx  int           // txid of the latest committed transaction
+	notify       chan struct{} // closed and replaced when durable, err or closed change
+	err          error         // sticky: the first commit error; nothing is written after it
+	closing      bool          // Close began: Put refuses changes
+	closed       bool          // Close finished
 }
 
 // Open opens the store at path, creating the file (0600) and its directory
@@ -213,6 +219,7 @@ func Open(path string, o Options) (*DB, error) {
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
 		notify:     make(chan struct{}),
+		unsettled:  map[netip.Prefix]int{},
 	}
 	if err := guard(func() error { return bdb.Update(initBuckets) }); err != nil {
 		bdb.Close()
@@ -361,12 +368,28 @@ func (d *DB) enqueueLocked(c Change, n *int) uint64 {
 	d.queued++
 	if d.err == nil {
 		d.pending = append(d.pending, entry{seq: d.queued, c: c, n: n})
+		d.unsettle(&c, 1)
 		select {
 		case d.kick <- struct{}{}:
 		default:
 		}
 	}
 	return d.queued
+}
+
+// unsettle adds delta to the counts of unsettled entries for c. d.mu must
+// be held.
+func (d *DB) unsettle(c *Change, delta int) {
+	switch c.Op {
+	case OpBan:
+		if n := d.unsettled[c.Ban.Prefix] + delta; n > 0 {
+			d.unsettled[c.Ban.Prefix] = n
+		} else {
+			delete(d.unsettled, c.Ban.Prefix)
+		}
+	case opPurge, opForget:
+		d.unsettledOps += delta
+	}
 }
 
 // normalize checks c and puts it in the form the committer stores: prefix
@@ -513,10 +536,15 @@ func (d *DB) commit() {
 		// Update failed before taking anything: fail what is pending.
 		batch, d.pending = d.pending, nil
 	}
+	for i := range batch {
+		d.unsettle(&batch[i].c, -1)
+	}
 	if err != nil {
 		d.err = fmt.Errorf("store: commit of %d changes: %w", len(batch), err)
 		d.log.Error("commit failed; the store takes no more changes", zap.Error(err))
 		d.pending = nil
+		clear(d.unsettled)
+		d.unsettledOps = 0
 	} else if len(batch) > 0 {
 		d.durable = batch[len(batch)-1].seq
 		d.committedTx = d.inflightTx

@@ -586,6 +586,7 @@ func TestConcurrentPutsRace(t *testing.T) {
 	if d.Queued() != 4*(200+67) {
 		t.Errorf("Queued() = %d, want %d", d.Queued(), 4*(200+67))
 	}
+	checkSettled(t, d)
 }
 
 // TestHistoryDuringPurgeForget: while a Purge or a Forget is queued or being
@@ -681,6 +682,21 @@ func TestHistoryQueuedPurgeForget(t *testing.T) {
 					t.Errorf("%s: History counts php %d, all %d; want %d, %d", when, php.Count, all.Count, tt.php, tt.all)
 				}
 			}
+			checkSettled(t, d)
 		})
+	}
+}
+
+// checkSettled checks that once everything is durable, nothing counts as
+// queued for History.
+func checkSettled(t *testing.T, d *DB) {
+	t.Helper()
+	if err := d.WaitFor(context.Background(), d.Queued()); err != nil {
+		t.Fatal(err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.unsettled) != 0 || d.unsettledOps != 0 {
+		t.Errorf("all durable, but %d prefixes and %d operations unsettled", len(d.unsettled), d.unsettledOps)
 	}
 }
