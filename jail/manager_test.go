@@ -1083,9 +1083,9 @@ func TestRestore(t *testing.T) {
 		{Prefix: host("198.51.100.1"), Start: now.Add(-30 * time.Minute), BanTime: time.Hour, Count: 2, Matches: []string{"m"}},
 		{Prefix: mustPrefix("2001:db8:1::/64"), Start: now.Add(-time.Hour), BanTime: Forever, Count: 1},
 		{Prefix: host("198.51.100.2"), Start: now.Add(-2 * time.Hour), BanTime: time.Hour, Count: 1}, // ended while down
-		{Prefix: host("203.0.113.5"), Start: now, BanTime: time.Hour, Count: 1},                   // now ignored
-		{Prefix: host("192.0.2.254"), Start: now, BanTime: time.Hour, Count: 1},                   // this host
-		{Prefix: host("127.0.0.1"), Start: now, BanTime: time.Hour, Count: 1},                     // loopback
+		{Prefix: host("203.0.113.5"), Start: now, BanTime: time.Hour, Count: 1},                      // now ignored
+		{Prefix: host("192.0.2.254"), Start: now, BanTime: time.Hour, Count: 1},                      // this host
+		{Prefix: host("127.0.0.1"), Start: now, BanTime: time.Hour, Count: 1},                        // loopback
 	}
 	n, err := f.m.Restore("j", stored)
 	if err != nil || n != 2 {
