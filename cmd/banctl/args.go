@@ -182,6 +182,15 @@ Command (as fail2ban-client; see fail2ban-client --help for the full list):
     get JAIL maxretry|findtime|bantime|ignoreip|ignoreself|actions
     get loglevel                            echo WORDS / server-status
 
+    set|get JAIL bantime.increment|factor|multipliers|maxtime|rndtime|overalljails VALUE
+    set|get JAIL ipv6prefix LEN             get|set dbfile|dbpurgeage|dbmaxmatches
+
+banctl's own:
+    import-fail2ban [--db PATH] [--dry-run] [--jail NAME...] FILE
+                                            load a fail2ban SQLite database's live
+                                            bans and history into banserver's store
+                                            (banserver stopped; see import-fail2ban --help)
+
 Not supported (fail2ban-client runs these itself): start, restart, reload, -i.
 
 Exit status: 0 on success, 255 when the server answered with an error or
