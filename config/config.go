@@ -12,11 +12,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/viper"
+
+	"github.com/banserver/banserver/protocol"
 )
 
 //go:embed default.yaml
@@ -45,6 +48,95 @@ type Config struct {
 	DBMaxMatches int    `mapstructure:"dbmaxmatches"`
 	Kernel       Kernel `mapstructure:"kernel"`
 	Jails        []Jail `mapstructure:"jails"`
+	// Access grants command classes to peers other than root and the
+	// daemon's own user (which may do everything); others may only ping.
+	Access []AccessRule `mapstructure:"access"`
+}
+
+// AccessRule grants command classes on jails to the socket peers it
+// matches: by user (name or uid) or by group (name or gid: the peer's
+// primary group or a supplementary group of its user). Names are
+// resolved at load, so an unknown user fails the load, not a request.
+type AccessRule struct {
+	User  string `mapstructure:"user"`
+	UID   *int   `mapstructure:"uid"`
+	Group string `mapstructure:"group"`
+	GID   *int   `mapstructure:"gid"`
+	// Classes: read, report, ban, unban, admin.
+	Classes []string `mapstructure:"classes"`
+	// Jails the classes apply to; "*" is every jail and the commands that
+	// name no jail.
+	Jails []string `mapstructure:"jails"`
+
+	uid, gid int // resolved by validate; -1 when not matching by it
+	classes  []protocol.Class
+}
+
+// PeerUID is the uid the rule matches, or -1.
+func (r AccessRule) PeerUID() int { return r.uid }
+
+// PeerGID is the gid the rule matches, or -1.
+func (r AccessRule) PeerGID() int { return r.gid }
+
+// CommandClasses are the rule's classes, parsed.
+func (r AccessRule) CommandClasses() []protocol.Class { return r.classes }
+
+// resolve checks the rule and resolves its names.
+func (r *AccessRule) resolve(i int) error {
+	n := 0
+	for _, set := range []bool{r.User != "", r.UID != nil, r.Group != "", r.GID != nil} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return fmt.Errorf("%w: access[%d]: want exactly one of user, uid, group, gid", ErrInvalid, i)
+	}
+	r.uid, r.gid = -1, -1
+	switch {
+	case r.User != "":
+		u, err := user.Lookup(r.User)
+		if err != nil {
+			return fmt.Errorf("%w: access[%d]: user %q: %v", ErrInvalid, i, r.User, err)
+		}
+		r.uid, _ = strconv.Atoi(u.Uid)
+	case r.UID != nil:
+		if *r.UID < 0 {
+			return fmt.Errorf("%w: access[%d]: uid %d", ErrInvalid, i, *r.UID)
+		}
+		r.uid = *r.UID
+	case r.Group != "":
+		g, err := user.LookupGroup(r.Group)
+		if err != nil {
+			return fmt.Errorf("%w: access[%d]: group %q: %v", ErrInvalid, i, r.Group, err)
+		}
+		r.gid, _ = strconv.Atoi(g.Gid)
+	default:
+		if *r.GID < 0 {
+			return fmt.Errorf("%w: access[%d]: gid %d", ErrInvalid, i, *r.GID)
+		}
+		r.gid = *r.GID
+	}
+	if len(r.Classes) == 0 {
+		return fmt.Errorf("%w: access[%d]: no classes", ErrInvalid, i)
+	}
+	r.classes = r.classes[:0]
+	for _, name := range r.Classes {
+		c, err := protocol.ParseClass(name)
+		if err != nil {
+			return fmt.Errorf("%w: access[%d]: %v (want read, report, ban, unban or admin)", ErrInvalid, i, err)
+		}
+		r.classes = append(r.classes, c)
+	}
+	if len(r.Jails) == 0 {
+		return fmt.Errorf("%w: access[%d]: no jails (use \"*\" for all)", ErrInvalid, i)
+	}
+	for _, j := range r.Jails {
+		if j == "" {
+			return fmt.Errorf("%w: access[%d]: empty jail name", ErrInvalid, i)
+		}
+	}
+	return nil
 }
 
 // Kernel configures the actions that change the kernel (routes, nftables).
@@ -85,6 +177,20 @@ type Limits struct {
 	IdleTimeout time.Duration `mapstructure:"idle_timeout"`
 	// MaxFailures caps tracked failure entries over all jails (oldest evicted first).
 	MaxFailures int `mapstructure:"max_failures"`
+	// MaxAddresses caps the addresses of one banip/unbanip/banned/unban.
+	MaxAddresses int `mapstructure:"max_addresses"`
+	// RatePerUID is the commands per second of one uid (root and the
+	// daemon's user exempt), with bursts of RateBurst; -1 is unlimited.
+	RatePerUID float64 `mapstructure:"rate_per_uid"`
+	RateBurst  int     `mapstructure:"rate_burst"`
+	// MaxConns caps open connections in all; MaxConnsPerUID per uid (root
+	// and the daemon's user exempt). -1 is unlimited.
+	MaxConns       int `mapstructure:"max_conns"`
+	MaxConnsPerUID int `mapstructure:"max_conns_per_uid"`
+	// ReadTimeout bounds the time from a message's first byte to its end.
+	ReadTimeout time.Duration `mapstructure:"read_timeout"`
+	// MaxJails caps the jails; `add` beyond it is refused.
+	MaxJails int `mapstructure:"max_jails"`
 }
 
 // Jail is one jail's settings as written in the file. Durations keep
@@ -136,9 +242,16 @@ const (
 	DefaultMaxMessage  = 64 << 10
 	DefaultIdleTimeout = 5 * time.Minute
 	DefaultMaxFailures = 100_000
-	DefaultMaxRetry    = 10
-	DefaultFindTime    = "30m"
-	DefaultBanTime     = "1h"
+	// Limits on clients; server.Limits documents each.
+	DefaultMaxAddresses   = 10_000
+	DefaultRatePerUID     = 2000
+	DefaultMaxConns       = 4096
+	DefaultMaxConnsPerUID = 512
+	DefaultReadTimeout    = 10 * time.Second
+	DefaultMaxJails       = 100
+	DefaultMaxRetry       = 10
+	DefaultFindTime       = "30m"
+	DefaultBanTime        = "1h"
 )
 
 func newViper() *viper.Viper {
@@ -153,6 +266,13 @@ func newViper() *viper.Viper {
 	v.SetDefault("limits.max_message", DefaultMaxMessage)
 	v.SetDefault("limits.idle_timeout", DefaultIdleTimeout)
 	v.SetDefault("limits.max_failures", DefaultMaxFailures)
+	v.SetDefault("limits.max_addresses", DefaultMaxAddresses)
+	v.SetDefault("limits.rate_per_uid", DefaultRatePerUID)
+	v.SetDefault("limits.rate_burst", 0) // 0: one second's worth
+	v.SetDefault("limits.max_conns", DefaultMaxConns)
+	v.SetDefault("limits.max_conns_per_uid", DefaultMaxConnsPerUID)
+	v.SetDefault("limits.read_timeout", DefaultReadTimeout)
+	v.SetDefault("limits.max_jails", DefaultMaxJails)
 	v.SetDefault("db", DefaultDB)
 	v.SetDefault("dbpurgeage", "1d")
 	v.SetDefault("dbmaxmatches", 10)
@@ -209,6 +329,28 @@ func (c *Config) validate() error {
 	}
 	if c.Limits.MaxMessage <= 0 {
 		return fmt.Errorf("%w: limits.max_message must be positive", ErrInvalid)
+	}
+	for _, l := range []struct {
+		key string
+		v   float64
+	}{
+		{"max_addresses", float64(c.Limits.MaxAddresses)}, {"rate_per_uid", c.Limits.RatePerUID},
+		{"max_conns", float64(c.Limits.MaxConns)}, {"max_conns_per_uid", float64(c.Limits.MaxConnsPerUID)},
+		{"max_jails", float64(c.Limits.MaxJails)}, {"read_timeout", float64(c.Limits.ReadTimeout)},
+	} {
+		// 0 would mean "default" to the server; in the file the default is
+		// written out already, so 0 is a mistake. -1 turns a limit off.
+		if l.v == 0 || (l.v < 0 && l.v != -1) {
+			return fmt.Errorf("%w: limits.%s must be positive, or -1 for no limit", ErrInvalid, l.key)
+		}
+	}
+	if c.Limits.RateBurst < 0 {
+		return fmt.Errorf("%w: limits.rate_burst must not be negative", ErrInvalid)
+	}
+	for i := range c.Access {
+		if err := c.Access[i].resolve(i); err != nil {
+			return err
+		}
 	}
 	seen := map[string]bool{}
 	for i := range c.Jails {

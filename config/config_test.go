@@ -2,9 +2,14 @@ package config
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/banserver/banserver/protocol"
 )
 
 func TestLoad(t *testing.T) {
@@ -21,7 +26,7 @@ func TestLoad(t *testing.T) {
 			want: &Config{
 				Socket: Socket{Path: "/run/ban.sock", Mode: "0660"},
 				Log:    Log{Format: "console", Level: "info"},
-				Limits: Limits{MaxMessage: DefaultMaxMessage, IdleTimeout: DefaultIdleTimeout, MaxFailures: DefaultMaxFailures},
+				Limits: withLimits(DefaultMaxMessage, DefaultIdleTimeout, DefaultMaxFailures),
 				DB:     DefaultDB, DBPurgeAge: "1d", DBMaxMatches: 10,
 				Jails: []Jail{{Name: "api", MaxRetry: 10, FindTime: "30m", BanTime: "1h", Actions: []string{"blackhole", "log"}, IgnoreSelf: &yes}},
 			},
@@ -32,7 +37,7 @@ func TestLoad(t *testing.T) {
 			want: &Config{
 				Socket: Socket{Path: "/run/ban.sock", Mode: "0660"},
 				Log:    Log{Format: "console", Level: "info"},
-				Limits: Limits{MaxMessage: DefaultMaxMessage, IdleTimeout: DefaultIdleTimeout, MaxFailures: DefaultMaxFailures},
+				Limits: withLimits(DefaultMaxMessage, DefaultIdleTimeout, DefaultMaxFailures),
 				DB:     DefaultDB, DBPurgeAge: "1d", DBMaxMatches: 10,
 			},
 		},
@@ -42,7 +47,7 @@ func TestLoad(t *testing.T) {
 			want: &Config{
 				Socket: Socket{Path: "/tmp/x/ban.sock", Mode: "0620", Group: "www-data"},
 				Log:    Log{Format: "json", Level: "debug"},
-				Limits: Limits{MaxMessage: 1024, IdleTimeout: 10 * time.Second, MaxFailures: 50},
+				Limits: withLimits(1024, 10*time.Second, 50),
 				DB:     DefaultDB, DBPurgeAge: "1d", DBMaxMatches: 10,
 				Jails: []Jail{
 					{Name: "API", MaxRetry: 3, FindTime: "600", BanTime: "-1", IgnoreIP: []string{"192.0.2.0/24", "2001:db8::1"}, IgnoreSelf: &yes},
@@ -57,7 +62,7 @@ func TestLoad(t *testing.T) {
 			want: &Config{
 				Socket: Socket{Path: "/tmp/env.sock", Mode: "0660"},
 				Log:    Log{Format: "console", Level: "info"},
-				Limits: Limits{MaxMessage: 99, IdleTimeout: DefaultIdleTimeout, MaxFailures: DefaultMaxFailures},
+				Limits: withLimits(99, DefaultIdleTimeout, DefaultMaxFailures),
 				DB:     DefaultDB, DBPurgeAge: "1d", DBMaxMatches: 10,
 			},
 		},
@@ -82,6 +87,68 @@ func TestLoad(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Load(%q) =\n%+v\nwant\n%+v", tt.path, got, tt.want)
+			}
+		})
+	}
+}
+
+// withLimits is Limits with the given older fields and the client limits
+// at their defaults.
+func withLimits(maxMessage int, idle time.Duration, maxFailures int) Limits {
+	return Limits{MaxMessage: maxMessage, IdleTimeout: idle, MaxFailures: maxFailures,
+		MaxAddresses: DefaultMaxAddresses, RatePerUID: DefaultRatePerUID, MaxConns: DefaultMaxConns,
+		MaxConnsPerUID: DefaultMaxConnsPerUID, ReadTimeout: DefaultReadTimeout, MaxJails: DefaultMaxJails}
+}
+
+func TestLoadAccess(t *testing.T) {
+	tests := []struct {
+		name    string
+		yaml    string
+		wantUID int
+		wantGID int
+		want    []protocol.Class
+		wantErr string // part of the error, "" for none
+	}{
+		{name: "user by name", yaml: "access:\n  - user: nobody\n    classes: [report]\n    jails: [api]\n", wantUID: 65534, wantGID: -1, want: []protocol.Class{protocol.ClassReport}},
+		{name: "uid", yaml: "access:\n  - uid: 33\n    classes: [report, read]\n    jails: ['*']\n", wantUID: 33, wantGID: -1, want: []protocol.Class{protocol.ClassReport, protocol.ClassRead}},
+		{name: "group by name", yaml: "access:\n  - group: nogroup\n    classes: [ban, unban]\n    jails: [api]\n", wantUID: -1, wantGID: 65534, want: []protocol.Class{protocol.ClassBan, protocol.ClassUnban}},
+		{name: "gid", yaml: "access:\n  - gid: 0\n    classes: [admin]\n    jails: ['*']\n", wantUID: -1, wantGID: 0, want: []protocol.Class{protocol.ClassAdmin}},
+		{name: "bad class", yaml: "access:\n  - uid: 33\n    classes: [write]\n    jails: [api]\n", wantErr: `unknown command class "write"`},
+		{name: "unknown user", yaml: "access:\n  - user: no-such-user-banserver\n    classes: [report]\n    jails: [api]\n", wantErr: `user "no-such-user-banserver"`},
+		{name: "unknown group", yaml: "access:\n  - group: no-such-group-banserver\n    classes: [report]\n    jails: [api]\n", wantErr: `group "no-such-group-banserver"`},
+		{name: "user and group", yaml: "access:\n  - user: nobody\n    group: nogroup\n    classes: [report]\n    jails: [api]\n", wantErr: "exactly one of"},
+		{name: "nobody named", yaml: "access:\n  - classes: [report]\n    jails: [api]\n", wantErr: "exactly one of"},
+		{name: "no classes", yaml: "access:\n  - uid: 33\n    jails: [api]\n", wantErr: "no classes"},
+		{name: "no jails", yaml: "access:\n  - uid: 33\n    classes: [report]\n", wantErr: "no jails"},
+		{name: "negative uid", yaml: "access:\n  - uid: -5\n    classes: [report]\n    jails: [api]\n", wantErr: "uid -5"},
+		{name: "zero limit", yaml: "limits:\n  max_conns: 0\n", wantErr: "limits.max_conns"},
+		{name: "limit off", yaml: "limits:\n  rate_per_uid: -1\n", wantUID: -2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "c.yaml")
+			if err := os.WriteFile(path, []byte(tt.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c, err := Load(path)
+			if tt.wantErr != "" {
+				if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Load: %v, want ErrInvalid with %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if tt.wantUID == -2 {
+				if c.Limits.RatePerUID != -1 {
+					t.Fatalf("rate_per_uid %v, want -1", c.Limits.RatePerUID)
+				}
+				return
+			}
+			r := c.Access[0]
+			if r.PeerUID() != tt.wantUID || r.PeerGID() != tt.wantGID || !reflect.DeepEqual(r.CommandClasses(), tt.want) {
+				t.Fatalf("rule uid %d gid %d classes %v, want %d %d %v", r.PeerUID(), r.PeerGID(), r.CommandClasses(), tt.wantUID, tt.wantGID, tt.want)
 			}
 		})
 	}

@@ -155,6 +155,12 @@ func Run(ctx context.Context, o Options) error {
 		IdleTimeout: cfg.Limits.IdleTimeout,
 		Stop:        cancel,
 		OnJailStart: func(name string) error { return bans.restore(jails, name) },
+		Access:      accessRules(cfg.Access),
+		Limits: server.Limits{
+			MaxAddresses: cfg.Limits.MaxAddresses, RatePerUID: cfg.Limits.RatePerUID, RateBurst: cfg.Limits.RateBurst,
+			MaxConns: cfg.Limits.MaxConns, MaxConnsPerUID: cfg.Limits.MaxConnsPerUID,
+			ReadTimeout: cfg.Limits.ReadTimeout, MaxJails: cfg.Limits.MaxJails,
+		},
 	}
 	if bans != nil {
 		srvOpts.Store = bans.db
@@ -236,6 +242,16 @@ func jailConfig(jc config.Jail, reg *actions.Registry) (jail.Config, error) {
 		c.Actions = append(c.Actions, canon)
 	}
 	return c, nil
+}
+
+// accessRules turns the configured access rules, resolved by config.Load,
+// into the server's.
+func accessRules(rules []config.AccessRule) []server.Rule {
+	out := make([]server.Rule, 0, len(rules))
+	for _, r := range rules {
+		out = append(out, server.Rule{UID: r.PeerUID(), GID: r.PeerGID(), Classes: r.CommandClasses(), Jails: r.Jails})
+	}
+	return out
 }
 
 // lookupID resolves a user or group name (or number); "" is -1, keep.

@@ -45,21 +45,30 @@ const (
 	addBanTime  = 600 * time.Second
 )
 
-// Dispatch runs one decoded command against the jails.
+// Dispatch runs one decoded command against the jails, with no access
+// check: the server checks before it calls dispatch.
 func (s *Server) Dispatch(items []any) (result, error) {
+	cmd, err := parseCommand(items)
+	if err != nil {
+		return result{}, err
+	}
+	return s.dispatch(cmd, items)
+}
+
+// parseCommand parses items, with fail2ban's exceptions for bad ones.
+func parseCommand(items []any) (protocol.Command, error) {
 	cmd, err := protocol.ParseCommand(items)
 	if err != nil {
 		if errors.Is(err, protocol.ErrEmptyCommand) {
-			return result{}, errIndex
+			return cmd, errIndex
 		}
-		return result{}, &protocol.Exception{Class: "builtins.ValueError", Args: []any{err.Error()}}
+		return cmd, &protocol.Exception{Class: "builtins.ValueError", Args: []any{err.Error()}}
 	}
+	return cmd, nil
+}
+
+func (s *Server) dispatch(cmd protocol.Command, items []any) (result, error) {
 	a := cmd.Args
-	if cmd.Class != protocol.ClassRead && cmd.Class != protocol.ClassReport {
-		s.o.Log.Info("command", zap.Strings("args", a), zap.Stringer("class", cmd.Class))
-	} else if ce := s.o.Log.Check(zapcore.DebugLevel, "command"); ce != nil {
-		ce.Write(zap.Strings("args", a))
-	}
 	switch a[0] {
 	case "ping":
 		return ok("pong")

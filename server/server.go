@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/banserver/banserver/actions"
 	"github.com/banserver/banserver/jail"
@@ -52,6 +53,12 @@ type Options struct {
 	// OnJailStart, when set, runs after `start JAIL` started the jail:
 	// the daemon restores the jail's stored bans there.
 	OnJailStart func(jail string) error
+	// Access grants command classes to peers other than root and the
+	// daemon's own user, which may do everything; anyone else may only
+	// ping, ask the version and server-status.
+	Access []Rule
+	// Limits bound what clients can cost; zero fields take defaults.
+	Limits Limits
 }
 
 // Durable is the ban store as the server needs it: a sequence number of
@@ -97,6 +104,10 @@ type Server struct {
 	levelName string
 
 	stopOnce sync.Once
+
+	limits Limits // Options.Limits with defaults
+	users  *users
+	conns  connTable
 }
 
 // New returns a Server.
@@ -110,7 +121,7 @@ func New(o Options) *Server {
 	if o.LevelName == "" {
 		o.LevelName = "INFO"
 	}
-	return &Server{o: o, levelName: o.LevelName}
+	return &Server{o: o, levelName: o.LevelName, limits: o.Limits.withDefaults(), users: newUsers()}
 }
 
 // Serve accepts connections on ln until ctx ends, serving each on its own
@@ -155,26 +166,42 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 }
 
+// conn is one client connection's state: who the peer is, what it may
+// do, and its uid's share of the limits.
+type conn struct {
+	grant *grant
+	uid   *uidState
+	// limited: the uid's rate applies (not root or the daemon's user).
+	limited bool
+}
+
 // serveConn answers the commands of one connection until it closes, sends
 // the close command, idles out, or ctx ends.
 func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
-	r := protocol.NewReader(c, s.o.MaxMessage)
+	peer, err := PeerOf(c)
+	if err != nil {
+		s.o.Log.Warn("peer credentials", zap.Error(err))
+	}
+	var id identity
+	if peer.Known {
+		id = s.users.get(peer.UID)
+	}
+	g := newGrant(s.o.Access, peer, id, selfUID)
+	uid, admitted := s.conns.open(peer, g.all, s.limits)
+	if !admitted {
+		s.o.Log.Warn("refused connection: too many connections", peerFields(peer, id.name)...)
+		s.refuseConn(c)
+		return
+	}
+	defer s.conns.close(uid)
+	cs := &conn{grant: g, uid: uid, limited: !g.all && s.limits.RatePerUID > 0}
+	tc := &timedConn{Conn: c, idle: s.o.IdleTimeout, read: s.limits.ReadTimeout}
+	r := protocol.NewReader(tc, s.o.MaxMessage)
 	var out []byte
-	var armed time.Time // when the read deadline was last pushed back
 	for {
-		if s.o.IdleTimeout > 0 {
-			// Re-arming the deadline costs a timer update in the runtime's
-			// poller; doing it only when a quarter of the timeout has passed
-			// keeps it off the per-message path. A connection is thus closed
-			// after between 3/4 and all of IdleTimeout of silence.
-			if now := time.Now(); now.Sub(armed) > s.o.IdleTimeout/4 {
-				c.SetReadDeadline(now.Add(s.o.IdleTimeout))
-				armed = now
-			}
-		}
 		msg, err := r.ReadMessage()
 		if err != nil {
 			if errors.Is(err, protocol.ErrTooLarge) {
@@ -187,11 +214,11 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 				}
 				continue
 			}
-			// EOF, the close command, an idle timeout, or shutdown.
+			// EOF, the close command, an idle or read timeout, or shutdown.
 			return
 		}
 		var stop bool
-		out, stop = s.handle(ctx, out[:0], msg)
+		out, stop = s.handle(ctx, cs, out[:0], msg)
 		if _, err := c.Write(out); err != nil {
 			return
 		}
@@ -207,22 +234,43 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	}
 }
 
+// refuseConn answers a connection over a connection limit with one
+// "ERROR: too many connections" (fail2ban's shape for a request it
+// refuses) and closes it. It first waits briefly for the request, so the
+// client reads the reply rather than failing to write to a closed socket.
+func (s *Server) refuseConn(c net.Conn) {
+	c.SetDeadline(time.Now().Add(time.Second))
+	proto := protocol.ReplyProtocol
+	if msg, err := protocol.NewReader(c, s.o.MaxMessage).ReadMessage(); err == nil && len(msg) > 1 && msg[0] == 0x80 {
+		proto = int(msg[1])
+	}
+	c.Write(protocol.AppendLoadError(nil, proto, errTooManyConns))
+}
+
 // handle decodes one message, runs it, and appends the framed reply to dst.
 // stop reports a `stop` command: the daemon shuts down after the reply.
-func (s *Server) handle(ctx context.Context, dst, msg []byte) (out []byte, stop bool) {
+func (s *Server) handle(ctx context.Context, cs *conn, dst, msg []byte) (out []byte, stop bool) {
 	items, proto, err := protocol.Decode(msg)
 	if err != nil {
 		// fail2ban answers a message it cannot load with a bare pickled
 		// string "ERROR: ..." rather than a (1, exception) tuple; clients
 		// expect that shape.
-		s.o.Log.Warn("refused message", zap.Error(err), zap.Int("bytes", len(msg)))
+		s.o.Log.Warn("refused message", append(peerFields(cs.grant.peer, cs.grant.name), zap.Error(err), zap.Int("bytes", len(msg)))...)
 		return protocol.AppendLoadError(dst, proto, err), false
+	}
+	cmd, err := parseCommand(items)
+	if err == nil {
+		err = s.admit(cs, &cmd)
+	}
+	if err != nil {
+		out, _ = protocol.AppendReply(dst, proto, 1, toException(err))
+		return out, false
 	}
 	var queued uint64
 	if s.o.Store != nil {
 		queued = s.o.Store.Queued()
 	}
-	res, err := s.Dispatch(items)
+	res, err := s.dispatch(cmd, items)
 	if s.o.Store != nil {
 		// The command queued ban changes (or another did meanwhile): the
 		// reply acknowledges them, so it waits until they are on disk. A
@@ -246,4 +294,31 @@ func (s *Server) handle(ctx context.Context, dst, msg []byte) (out []byte, stop 
 		out, _ = protocol.AppendReply(dst[:0], proto, 1, &protocol.Exception{Class: "builtins.Exception", Args: []any{"internal error: " + err.Error()}})
 	}
 	return out, res.stop
+}
+
+// admit is the one place that decides whether a parsed command runs:
+// access rules, then the uid's rate, then the per-command limits. A
+// refusal is logged with the peer; state-changing commands that pass are
+// logged with it too (attempts only at debug: they are the hot path).
+func (s *Server) admit(cs *conn, cmd *protocol.Command) error {
+	g := cs.grant
+	if err := g.check(cmd); err != nil {
+		s.o.Log.Warn("refused command", append(peerFields(g.peer, g.name), zap.Strings("args", cmd.Args), zap.Stringer("class", cmd.Class), zap.Error(err))...)
+		return err
+	}
+	if cs.limited && !cs.uid.bucket.take(time.Now(), s.limits.RatePerUID, s.limits.RateBurst) {
+		// Not logged per command: a client over its rate would flood the
+		// log at the rate it is refused.
+		return s.errRate(g.peer)
+	}
+	if err := s.limitCommand(cmd); err != nil {
+		s.o.Log.Warn("refused command", append(peerFields(g.peer, g.name), zap.String("command", cmd.Args[0]), zap.Int("words", len(cmd.Args)), zap.Error(err))...)
+		return err
+	}
+	if cmd.Class != protocol.ClassRead && cmd.Class != protocol.ClassReport {
+		s.o.Log.Info("command", append(peerFields(g.peer, g.name), zap.Strings("args", cmd.Args), zap.Stringer("class", cmd.Class))...)
+	} else if ce := s.o.Log.Check(zapcore.DebugLevel, "command"); ce != nil {
+		ce.Write(append(peerFields(g.peer, g.name), zap.Strings("args", cmd.Args))...)
+	}
+	return nil
 }
