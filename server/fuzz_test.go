@@ -2,8 +2,16 @@ package server_test
 
 import (
 	"bytes"
+	"encoding/hex"
+	"flag"
+	"fmt"
 	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -163,4 +171,117 @@ func toBytes(words []string) [][]byte {
 		out[i] = []byte(w)
 	}
 	return out
+}
+
+var update = flag.Bool("update", false, "regenerate the fuzz seed corpora through Debian's python3 and fail2ban")
+
+// allCommandsScript prints, for every command of fail2ban's protocol
+// table (fail2ban.protocol.protocol) with its placeholders filled in,
+// "PROTO HEX" lines: the command pickled as fail2ban-client's CSocket
+// pickles it, at the highest protocol, 2 and 0.
+const allCommandsScript = `
+import pickle, re, sys, os
+from fail2ban.protocol import protocol
+from fail2ban.client.csocket import CSocket
+SUB = {"JAIL": "api", "IP": "192.0.2.7", "ACT": "log", "CMD": "echo ban <ip>", "FILE": "/var/log/auth.log",
+       "INDEX": "0", "INT": "3", "LEVEL": "INFO", "TIME": "600", "SECONDS": "600", "VALUE": "1",
+       "BACKEND": "auto", "ENCODING": "utf-8", "JSONKWARGS": '{"name": "x"}', "LINES": "10",
+       "MATCH": "^fail <HOST>$", "METHOD": "ban", "PATTERN": "%Y-%m-%d", "PROPERTY": "timeout",
+       "PYTHONFILE": "/etc/fail2ban/action.d/x.py", "REGEX": "^fail <HOST>$", "RETRY": "3",
+       "SEP": "\n", "SOCKET": "auto", "TARGET": "STDERR", "TIMEOUT": "60"}
+seen = set()
+for entry in protocol:
+    tmpl = entry[0]
+    if not tmpl or not tmpl[0].isalpha():
+        continue
+    words = []
+    for w in tmpl.split():
+        w = w.strip("[]")
+        if w in ("...", ""):
+            continue
+        if "|" in w:
+            w = w.split("|")[0]
+        m = re.fullmatch(r"<([A-Z_]+)>", w)
+        if m:
+            words.append(SUB.get(m.group(1), "x"))
+            continue
+        words.append(w)
+    if "<IP>" in tmpl and "..." in tmpl:
+        words.append("2001:db8::1")
+    key = tuple(words)
+    if key in seen:
+        continue
+    seen.add(key)
+    for proto in (pickle.HIGHEST_PROTOCOL, 2, 0):
+        print(proto, pickle.dumps(list(map(CSocket.convert, words)), proto).hex())
+`
+
+// seedFile writes one seed corpus file; values are Go literals.
+func seedFile(t *testing.T, dir, name string, values ...string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	body := "go test fuzz v1\n" + strings.Join(values, "\n") + "\n"
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func bytesLit(b []byte) string { return "[]byte(" + strconv.Quote(string(b)) + ")" }
+
+// TestFuzzSeeds regenerates, under -update, the seeds of FuzzDispatch and
+// of package protocol's FuzzDecode and FuzzReadMessage: every command of
+// fail2ban's protocol as fail2ban-client pickles it, and the small nasty
+// cases of TestHostileDaemon (each seed under 64 KiB).
+func TestFuzzSeeds(t *testing.T) {
+	if !*update {
+		t.Skip("run with -update to regenerate the seed corpora through python3")
+	}
+	dpy := debianPython(t)
+	out, err := exec.Command(dpy, "-c", allCommandsScript).Output()
+	if err != nil {
+		t.Fatalf("python3: %v", err)
+	}
+	const (
+		dispatchDir = "testdata/fuzz/FuzzDispatch"
+		decodeDir   = "../protocol/testdata/fuzz/FuzzDecode"
+		readDir     = "../protocol/testdata/fuzz/FuzzReadMessage"
+	)
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	for i, line := range lines {
+		proto, h, found := strings.Cut(line, " ")
+		msg, err := hex.DecodeString(h)
+		if !found || err != nil {
+			t.Fatalf("python3 line %q: %v", line, err)
+		}
+		name := fmt.Sprintf("f2b-cmd%03d-p%s", i/3, proto)
+		seedFile(t, decodeDir, name, bytesLit(msg))
+		seedFile(t, dispatchDir, name, bytesLit(msg))
+		if i%3 == 0 {
+			// Framing: the message, then a second one split by the cap.
+			framed := append(append(bytes.Clone(msg), protocol.EndCommand...), msg...)
+			seedFile(t, readDir, name, bytesLit(append(framed, protocol.EndCommand...)), "uint16(511)", "uint8(0)")
+			seedFile(t, readDir, name+"-small-cap", bytesLit(framed), "uint16("+strconv.Itoa(len(msg)/2)+")", "uint8(1)")
+		}
+	}
+	py := needTool(t, "python3")
+	for _, tc := range hostileServerCases(t, py, dpy, "/nonexistent/pwned") {
+		if tc.msg == nil || len(tc.msg) >= 64<<10 {
+			continue
+		}
+		name := "daemon-" + strings.NewReplacer(" ", "-", "/", "-", ",", "").Replace(tc.name)
+		seedFile(t, decodeDir, name, bytesLit(tc.msg))
+		seedFile(t, dispatchDir, name, bytesLit(tc.msg))
+		seedFile(t, readDir, name, bytesLit(append(bytes.Clone(tc.msg), protocol.EndCommand...)), "uint16(511)", "uint8(2)")
+	}
+	// Framing alone: no terminator, half a terminator, a close command.
+	for name, data := range map[string]string{
+		"framing-no-terminator":   strings.Repeat("A", 4096),
+		"framing-half-terminator": "\x80\x04]." + protocol.EndCommand[:9],
+		"framing-close-then-more": protocol.CloseCommand + protocol.EndCommand + "\x80\x04].",
+		"framing-empty-messages":  strings.Repeat(protocol.EndCommand, 3),
+	} {
+		seedFile(t, readDir, name, bytesLit([]byte(data)), "uint16(511)", "uint8(1)")
+	}
 }
