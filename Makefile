@@ -11,7 +11,7 @@ FUZZTIME  ?= 5s
 DEB_PKGS  := fail2ban python3 nftables iproute2 php-cli phpunit
 
 # Fuzz targets and their packages, run briefly by `make test`, longer by `make fuzz`.
-FUZZ_TARGETS := protocol:FuzzReadMessage protocol:FuzzDecode protocol:FuzzDecodeMatchesGopickle protocol:FuzzDecodeReply protocol:FuzzParseCommand store:FuzzDecode
+FUZZ_TARGETS := protocol:FuzzReadMessage protocol:FuzzDecode protocol:FuzzDecodeMatchesGopickle protocol:FuzzDecodeReply protocol:FuzzParseCommand server:FuzzDispatch store:FuzzDecode
 
 .PHONY: all build run test deps vet fuzz fuzz-short bench clean
 
