@@ -118,20 +118,31 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}
 
-	mode, _ := cfg.Socket.FileMode() // validated by config.Load
-	uid, err := lookupID(cfg.Socket.Owner, false)
+	ln, activated, err := server.ListenSystemd()
 	if err != nil {
 		return err
 	}
-	gid, err := lookupID(cfg.Socket.Group, true)
-	if err != nil {
-		return err
+	if activated {
+		// systemd owns the socket file, its mode and its owner.
+		log.Info("socket activated by systemd", zap.String("addr", ln.Addr().String()))
+		cfg.Socket.Path = ln.Addr().String() // what the logs and Ready name
+	} else {
+		mode, _ := cfg.Socket.FileMode() // validated by config.Load
+		uid, err := lookupID(cfg.Socket.Owner, false)
+		if err != nil {
+			return err
+		}
+		gid, err := lookupID(cfg.Socket.Group, true)
+		if err != nil {
+			return err
+		}
+		uln, err := server.Listen(server.SocketOptions{Path: cfg.Socket.Path, Mode: mode, UID: uid, GID: gid})
+		if err != nil {
+			return err
+		}
+		ln = uln
+		defer server.Unlink(cfg.Socket.Path)
 	}
-	ln, err := server.Listen(server.SocketOptions{Path: cfg.Socket.Path, Mode: mode, UID: uid, GID: gid})
-	if err != nil {
-		return err
-	}
-	defer server.Unlink(cfg.Socket.Path)
 	// Reconcile only once the socket is ours: a second daemon refused above
 	// must not touch the kernel state of the one already running. Clients
 	// connecting meanwhile wait in the listen backlog, so the first command
