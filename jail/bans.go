@@ -289,6 +289,13 @@ func (m *Manager) BanIP(name string, addrs []netip.Addr) (int, error) {
 			}
 			keys[i] = m.keyLocked(j, a, ns)
 		}
+		if m.onEvent != nil && len(keys) > 64 {
+			// One allocation for a bulk ban's events rather than a queue
+			// doubling its way up (most of a 200,000-address banip's peak).
+			j.evMu.Lock()
+			j.pending = slices.Grow(j.pending, len(keys))
+			j.evMu.Unlock()
+		}
 		for _, k := range keys {
 			if e, ok := j.bans[k]; ok {
 				m.prolongLocked(e, now)
