@@ -173,3 +173,14 @@ func TestLoadBanTimeExtra(t *testing.T) {
 		t.Fatalf("BanTimeExtra = %v, want %v", got, want)
 	}
 }
+
+// TestExampleConfig keeps the commented example in examples/ loadable.
+func TestExampleConfig(t *testing.T) {
+	c, err := Load("../examples/banserver.yaml")
+	if err != nil {
+		t.Fatalf("examples/banserver.yaml: %v", err)
+	}
+	if len(c.Jails) != 1 || c.Jails[0].Name != "api" || len(c.Access) != 1 {
+		t.Fatalf("example config: jails %+v, access %+v", c.Jails, c.Access)
+	}
+}
