@@ -30,12 +30,14 @@ final class Decoder
     /**
      * @var array<string, int> allowed classes: 1 str(), 2 exceptions,
      *                         3 bytes() and 4 _codecs.encode(text, 'latin1'), which is how protocol 2
-     *                         spells bytes
+     *                         spells bytes, 5 set() and frozenset() of a list (protocols 2 and 3)
      */
     private const CLASSES = [
         'builtins.str' => 1,
         'builtins.bytes' => 3,
         '_codecs.encode' => 4,
+        'builtins.set' => 5,
+        'builtins.frozenset' => 5,
         'builtins.Exception' => 2,
         'builtins.ValueError' => 2,
         'builtins.KeyError' => 2,
@@ -446,6 +448,9 @@ final class Decoder
         // Protocol 2 pickles written by Python 3 use Python 2's module names.
         if ($module === '__builtin__' || $module === 'exceptions') {
             $module = 'builtins';
+            if ($name === 'unicode') {
+                $name = 'str';
+            }
         }
         $full = $module . '.' . $name;
         if (!isset(self::CLASSES[$full])) {
@@ -475,6 +480,16 @@ final class Decoder
                 throw new ProtocolException('banserver: pickle _codecs.encode other than latin1 bytes');
             }
             return self::latin1($a[0]);
+        }
+        if ($what === 5) {
+            $a = $args->items;
+            if ($a === []) {
+                return new Box(Box::LIST);
+            }
+            if (count($a) !== 1 || !$a[0] instanceof Box || $a[0]->kind !== Box::LIST) {
+                throw new ProtocolException('banserver: pickle set() of something not a list');
+            }
+            return new Box(Box::LIST, $a[0]->items);
         }
         if ($what !== 2) {
             // str(x): fail2ban's IPAddr pickles itself as str(address).
