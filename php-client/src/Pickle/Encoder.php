@@ -70,16 +70,8 @@ final class Encoder
         throw new \InvalidArgumentException('banserver: cannot pickle a ' . gettype($v));
     }
 
-    private static function scrub(string $s): string
-    {
-        if (function_exists('mb_scrub')) {
-            return mb_scrub($s, 'UTF-8');
-        }
-        return self::scrubRegex($s);
-    }
-
     /** Keeps every valid UTF-8 sequence and replaces any other byte with U+FFFD. */
-    private static function scrubRegex(string $s): string
+    private static function scrub(string $s): string
     {
         return (string) preg_replace_callback(
             '/([\x00-\x7F]|[\xC2-\xDF][\x80-\xBF]|\xE0[\xA0-\xBF][\x80-\xBF]|[\xE1-\xEC\xEE\xEF][\x80-\xBF]{2}'
