@@ -13,7 +13,7 @@ DEB_PKGS  := fail2ban python3 nftables iproute2 php-cli phpunit
 # Fuzz targets and their packages, run briefly by `make test`, longer by `make fuzz`.
 FUZZ_TARGETS := protocol:FuzzReadMessage protocol:FuzzDecode protocol:FuzzDecodeMatchesGopickle protocol:FuzzDecodeReply protocol:FuzzParseCommand server:FuzzDispatch store:FuzzDecode
 
-.PHONY: all build run test deps vet fuzz fuzz-short bench clean
+.PHONY: all build run test deps vet fuzz fuzz-short bench clean php-test
 
 all: build
 
@@ -52,9 +52,14 @@ vet:
 # detector allocates on its own).
 RACE_PKGS := ./actions/... ./jail/... ./server/... ./daemon/... ./protocol/... ./bench/... ./store/...
 
-test: deps vet build fuzz-short
+test: deps vet build php-test fuzz-short
 	$(GO) test -count=1 ./...
 	$(GO) test -race -count=1 $(RACE_PKGS)
+
+# The PHP client's tests run against bin/banserver (hence after build), a
+# silent fake server and, when installed, Debian's fail2ban-server.
+php-test: build
+	phpunit --bootstrap php-client/autoload.php php-client/tests
 
 fuzz-short:
 	@for t in $(FUZZ_TARGETS); do \
