@@ -59,7 +59,7 @@ test: deps vet build php-test fuzz-short
 # The PHP client's tests run against bin/banserver (hence after build), a
 # silent fake server and, when installed, Debian's fail2ban-server.
 php-test: build
-	phpunit --bootstrap php-client/autoload.php php-client/tests
+	phpunit --do-not-cache-result --bootstrap php-client/autoload.php php-client/tests
 
 fuzz-short:
 	@for t in $(FUZZ_TARGETS); do \
