@@ -36,6 +36,7 @@ LOGLEVEL=${LOGLEVEL:-info}
 OUT=${OUT:-$ROOT/bench/results.md}
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/banbench.XXXXXX")
+BENCH_START=$SECONDS
 BIN=$TMP/bin
 mkdir -p "$BIN" "$TMP/out"
 
@@ -335,7 +336,7 @@ TABLE=$TMP/table.md
 # fail2ban-server with its route action (KBANS_F2B addresses), run inside the
 # namespace. Also the daemon's RSS holding those KBANS bans.
 KBANS=${KBANS:-50000}
-KBANS_F2B=${KBANS_F2B:-1000}
+KBANS_F2B=${KBANS_F2B:-300}
 # The route protocol number banserver's routes carry (actions/route), and
 # the one this script gives fail2ban's.
 BAN_PROTO=${BAN_PROTO:-244}
@@ -600,6 +601,7 @@ MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 	echo "- commit: $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 	echo "- requests per workload and round: $N_OURS (floor, banserver), $N_F2B (fail2ban); each run capped at $MAX_RUN after $WARMUP warm-up requests; $ROUNDS rounds, median shown; pool of $POOL addresses; log level $LOGLEVEL for both daemons"
 	echo "- load average when the table was written: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine shows here)"
+	echo "- the whole run took $((SECONDS - BENCH_START)) s (build included)"
 	echo
 	echo "## Throughput"
 	echo
