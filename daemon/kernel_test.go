@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/banserver/banserver/testenv"
 )
 
 // needRoot skips a kernel test outside CI when not root, and fails it in
@@ -27,10 +29,7 @@ func needRoot(t *testing.T, tools ...string) {
 	if why == "" {
 		return
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true and the test %s", why)
-	}
-	t.Skip(why)
+	testenv.Missing(t, why)
 }
 
 // netNS is a network namespace made for one test, removed after it. The

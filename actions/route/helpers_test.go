@@ -17,16 +17,14 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/banserver/banserver/actions"
+	"github.com/banserver/banserver/testenv"
 )
 
 // skipOrFail skips outside CI and fails in CI (CI=true), where a missing
 // tool or privilege means the test environment is broken.
 func skipOrFail(tb testing.TB, reason string) {
 	tb.Helper()
-	if os.Getenv("CI") == "true" {
-		tb.Fatalf("CI=true: cannot run: %s", reason)
-	}
-	tb.Skip(reason)
+	testenv.Missing(tb, reason)
 }
 
 // testNS is a network namespace a test created with `ip netns add`: lo up,

@@ -19,6 +19,7 @@ import (
 
 	"github.com/banserver/banserver/importer"
 	"github.com/banserver/banserver/store"
+	"github.com/banserver/banserver/testenv"
 )
 
 // importTool finds a program an import test runs. Outside CI a missing one
@@ -27,10 +28,7 @@ func importTool(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required in CI: %v", name, err)
-		}
-		t.Skipf("%s not available: %v", name, err)
+		testenv.Missingf(t, "%s not available: %v", name, err)
 	}
 	return p
 }
