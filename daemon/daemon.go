@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/user"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -292,18 +291,8 @@ func lookupID(name string, group bool) (int, error) {
 
 // zapLevel maps fail2ban's level names onto zap's.
 func zapLevel(name string) (zap.AtomicLevel, string, error) {
-	up := strings.ToUpper(name)
-	var l zapcore.Level
-	switch up {
-	case "CRITICAL", "ERROR":
-		l = zapcore.ErrorLevel
-	case "WARNING", "WARN", "NOTICE":
-		l = zapcore.WarnLevel
-	case "INFO":
-		l = zapcore.InfoLevel
-	case "DEBUG", "TRACEDEBUG", "HEAVYDEBUG":
-		l = zapcore.DebugLevel
-	default:
+	l, up, err := server.ParseLogLevel(name)
+	if err != nil {
 		return zap.AtomicLevel{}, "", fmt.Errorf("%w: log.level %q", config.ErrInvalid, name)
 	}
 	return zap.NewAtomicLevelAt(l), up, nil

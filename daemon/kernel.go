@@ -93,10 +93,22 @@ func checkKernelActions(jcs []config.Jail, isDefault bool, log *zap.Logger) erro
 // using it, so routes and set elements no live ban needs go and missing
 // ones come back, before the daemon answers its first command.
 func reconcile(ctx context.Context, reg *actions.Registry, jails *jail.Manager, log *zap.Logger) error {
+	reconcilers := map[string]actions.Reconciler{}
+	for _, a := range reg.Built() {
+		if r, ok := a.(actions.Reconciler); ok {
+			reconcilers[a.Name()] = r
+		}
+	}
+	if len(reconcilers) == 0 {
+		return nil
+	}
 	live := map[string][]actions.Target{}
 	for _, name := range jails.Jails() {
 		cfg, err := jails.Config(name)
-		if err != nil {
+		if err != nil || !slices.ContainsFunc(cfg.Actions, func(a string) bool { return reconcilers[a] != nil }) {
+			// No kernel state to agree with: listing (and sorting) this
+			// jail's bans would be start-up work for nothing, a second or
+			// more with a million restored bans.
 			continue
 		}
 		bans, err := jails.BanList(name)
@@ -109,17 +121,13 @@ func reconcile(ctx context.Context, reg *actions.Registry, jails *jail.Manager, 
 			}
 		}
 	}
-	for _, a := range reg.Built() {
-		r, ok := a.(actions.Reconciler)
-		if !ok {
-			continue
-		}
+	for name, r := range reconcilers {
 		start := time.Now()
-		added, removed, err := r.Reconcile(ctx, live[a.Name()])
+		added, removed, err := r.Reconcile(ctx, live[name])
 		if err != nil {
-			return fmt.Errorf("daemon: reconcile %s: %w", a.Name(), err)
+			return fmt.Errorf("daemon: reconcile %s: %w", name, err)
 		}
-		log.Info("reconciled", zap.String("action", a.Name()), zap.Int("live", len(live[a.Name()])),
+		log.Info("reconciled", zap.String("action", name), zap.Int("live", len(live[name])),
 			zap.Int("added", added), zap.Int("removed", removed), zap.Duration("took", time.Since(start)))
 	}
 	return nil

@@ -169,7 +169,7 @@ func TestBansSurviveRestart(t *testing.T) {
 		t.Fatalf("unbanip: (%d, %v)", code, v)
 	}
 	p.stop(t, syscall.SIGKILL)
-	p = startProc(t, cfg, sock, db)
+	startProc(t, cfg, sock, db) // stopped by the test's cleanup
 	if got := banList(t, sock, "api"); !equal(got, []string{"2001:db8::1", "203.0.113.7"}) {
 		t.Fatalf("after unbanip and kill -9: %v", got)
 	}

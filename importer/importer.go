@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/banserver/banserver/jail"
 	"math"
 	"net/netip"
 	"net/url"
@@ -451,33 +452,11 @@ func (m *merger) result() *Result {
 }
 
 // parseIP reads fail2ban's ip column: an address or a subnet (fail2ban's
-// IPAddr prints a subnet ban as CIDR). As jail.ParseAddr does, it refuses
-// zones and turns IPv4-mapped IPv6 into IPv4 so both spellings are one key.
-// (It does not call the jail package so that banctl's import does not pull
-// in the daemon's ban logic.)
+// IPAddr prints a subnet ban as CIDR), by the rules of the daemon's own
+// ignoreip parser: zones refused, IPv4-mapped IPv6 turned into IPv4, so both
+// spellings are one key.
 func parseIP(s string) (netip.Prefix, error) {
-	s = strings.TrimSpace(s)
-	var p netip.Prefix
-	if strings.Contains(s, "/") {
-		q, err := netip.ParsePrefix(s)
-		if err != nil {
-			return netip.Prefix{}, err
-		}
-		p = q.Masked()
-	} else {
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			return netip.Prefix{}, err
-		}
-		if a.Zone() != "" {
-			return netip.Prefix{}, errors.New("importer: address with a zone")
-		}
-		p = netip.PrefixFrom(a, a.BitLen())
-	}
-	if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
-		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
-	}
-	return p, nil
+	return jail.ParseIgnore(strings.TrimSpace(s))
 }
 
 // text reads a TEXT (or BLOB, as fail2ban's own adapters write) column.

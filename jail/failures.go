@@ -190,15 +190,6 @@ func (t *failTable) dropJail(j *jail) {
 	}
 }
 
-// forget removes the entry of addr in j, if any.
-func (t *failTable) forget(j *jail, addr netip.Addr) {
-	t.mu.Lock()
-	if e := t.m[failKey{j, addr}]; e != nil {
-		t.remove(e)
-	}
-	t.mu.Unlock()
-}
-
 // sweep drops entries whose last failure is at least their jail's findtime
 // old. The list is ordered by last failure, so the walk from the oldest end
 // stops at the first entry younger than minFind, the shortest findtime.

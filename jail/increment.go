@@ -139,9 +139,9 @@ func (inc *Increment) Set(opt, value string) (any, error) {
 	next := *inc
 	switch opt {
 	case "increment":
-		next.Enabled = asBool(value)
+		next.Enabled = ParseBool(value)
 	case "overalljails":
-		next.OverallJails = asBool(value)
+		next.OverallJails = ParseBool(value)
 	case "factor":
 		next.Factor, next.factorText = 0, ""
 		if value != "" {
@@ -270,9 +270,10 @@ func unknownOpt(opt string) error {
 	return fmt.Errorf("%w: unknown option bantime.%s", ErrInvalidValue, opt)
 }
 
-// asBool is fail2ban's helpers._as_bool on a string: no trimming, and
-// anything unrecognised is false rather than an error.
-func asBool(s string) bool {
+// ParseBool is fail2ban's helpers._as_bool on a string: no trimming, and
+// anything unrecognised is false rather than an error. Every boolean a
+// client sends (ignoreself, bantime.increment, ...) is read with it.
+func ParseBool(s string) bool {
 	switch strings.ToLower(s) {
 	case "1", "on", "true", "yes":
 		return true

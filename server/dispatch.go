@@ -373,7 +373,7 @@ func (s *Server) set(name, sub string, args []string) (result, error) {
 		if err != nil {
 			return result{}, err
 		}
-		if err := j.SetIgnoreSelf(name, pyBool(v)); err != nil {
+		if err := j.SetIgnoreSelf(name, jail.ParseBool(v)); err != nil {
 			return result{}, err
 		}
 		return s.get(name, []string{"ignoreself"})
@@ -560,32 +560,9 @@ func (s *Server) get(name string, rest []string) (result, error) {
 
 // setLogLevel takes fail2ban's level names (or a number, as logging's).
 func (s *Server) setLogLevel(v string) (result, error) {
-	name := strings.ToUpper(v)
-	var lvl zapcore.Level
-	switch name {
-	case "CRITICAL", "ERROR":
-		lvl = zapcore.ErrorLevel
-	case "WARNING", "WARN", "NOTICE":
-		lvl = zapcore.WarnLevel
-	case "INFO", "MSG":
-		lvl = zapcore.InfoLevel
-	case "DEBUG", "TRACEDEBUG", "HEAVYDEBUG":
-		lvl = zapcore.DebugLevel
-	default:
-		n, err := strconv.Atoi(name)
-		if err != nil {
-			return result{}, &protocol.Exception{Class: "builtins.ValueError", Args: []any{"Invalid log level " + pyRepr(v)}}
-		}
-		switch {
-		case n >= 40:
-			lvl = zapcore.ErrorLevel
-		case n >= 30:
-			lvl = zapcore.WarnLevel
-		case n >= 20:
-			lvl = zapcore.InfoLevel
-		default:
-			lvl = zapcore.DebugLevel
-		}
+	lvl, name, err := ParseLogLevel(v)
+	if err != nil {
+		return result{}, &protocol.Exception{Class: "builtins.ValueError", Args: []any{"Invalid log level " + pyRepr(v)}}
 	}
 	if s.o.Level != (zap.AtomicLevel{}) {
 		s.o.Level.SetLevel(lvl)
@@ -594,6 +571,39 @@ func (s *Server) setLogLevel(v string) (result, error) {
 	s.levelName = name
 	s.mu.Unlock()
 	return ok(name)
+}
+
+// ErrLogLevel reports a log level name fail2ban does not know.
+var ErrLogLevel = errors.New("server: invalid log level")
+
+// ParseLogLevel maps fail2ban's level names (CRITICAL, ERROR, WARNING,
+// NOTICE, INFO, DEBUG, ...) or a logging number onto zap's levels, and
+// returns the name as fail2ban reports it back (upper case). The config's
+// log.level and `set loglevel` both go through it.
+func ParseLogLevel(v string) (zapcore.Level, string, error) {
+	name := strings.ToUpper(v)
+	switch name {
+	case "CRITICAL", "ERROR":
+		return zapcore.ErrorLevel, name, nil
+	case "WARNING", "WARN", "NOTICE":
+		return zapcore.WarnLevel, name, nil
+	case "INFO", "MSG":
+		return zapcore.InfoLevel, name, nil
+	case "DEBUG", "TRACEDEBUG", "HEAVYDEBUG":
+		return zapcore.DebugLevel, name, nil
+	}
+	n, err := strconv.Atoi(name)
+	switch {
+	case err != nil:
+		return 0, "", fmt.Errorf("%w: %q", ErrLogLevel, v)
+	case n >= 40:
+		return zapcore.ErrorLevel, name, nil
+	case n >= 30:
+		return zapcore.WarnLevel, name, nil
+	case n >= 20:
+		return zapcore.InfoLevel, name, nil
+	}
+	return zapcore.DebugLevel, name, nil
 }
 
 // parseAddrs parses every address or refuses the whole command, naming the
@@ -663,15 +673,6 @@ func banWithTime(b jail.Ban) string {
 		end = b.Start.Add(b.BanTime)
 	}
 	return fmt.Sprintf("%s \t%s + %d = %s", banText(b.Prefix), b.Start.Local().Format(layout), secs, end.Local().Format(layout))
-}
-
-// pyBool is fail2ban's _as_bool for strings.
-func pyBool(v string) bool {
-	switch strings.ToLower(v) {
-	case "1", "on", "true", "yes":
-		return true
-	}
-	return false
 }
 
 // pyRepr quotes s as Python's repr of a str does, for messages that quote
