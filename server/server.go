@@ -20,13 +20,15 @@ import (
 	"github.com/banserver/banserver/actions"
 	"github.com/banserver/banserver/jail"
 	"github.com/banserver/banserver/protocol"
+	"github.com/banserver/banserver/version"
 )
 
 // ErrServerClosed is returned by Serve after Shutdown or a `stop` command.
 var ErrServerClosed = errors.New("server: closed")
 
-// Version is what the `version` command answers.
-const Version = "banserver 0.1.0"
+// Version is what the `version` command answers: the one version string
+// of package version, named.
+var Version = "banserver " + version.Version
 
 // Options configure a Server.
 type Options struct {

@@ -14,11 +14,10 @@ package main
 import (
 	"io"
 	"os"
+
+	"github.com/banserver/banserver/version"
 )
 
-// version is banctl's version; release builds set it with
-// -ldflags "-X main.version=...".
-var version = "0.1.0-dev"
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -38,10 +37,10 @@ func run(argv []string, stdout, stderr io.Writer) int {
 		usage(stdout)
 		return exitOK
 	case opts.version:
-		writeLine(stdout, "banctl v"+version)
+		writeLine(stdout, "banctl "+version.Version)
 		return exitOK
 	case opts.versionShort:
-		writeLine(stdout, version)
+		writeLine(stdout, version.Version)
 		return exitOK
 	}
 	if len(words) == 0 {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/banserver/banserver/protocol"
+	"github.com/banserver/banserver/version"
 )
 
 func TestParseArgs(t *testing.T) {
@@ -294,8 +295,8 @@ func TestRunWithoutServer(t *testing.T) {
 		{name: "reload refused", argv: []string{"reload"}, wantErrSub: "command not supported: 'reload'", wantCode: exitFail},
 		{name: "usage without command", argv: nil, wantOut: "Usage: banctl", wantCode: exitFail},
 		{name: "help", argv: []string{"-h"}, wantOut: "Usage: banctl", wantCode: exitOK},
-		{name: "version", argv: []string{"--version"}, wantOut: "banctl v" + version + "\n", wantCode: exitOK},
-		{name: "short version", argv: []string{"-V"}, wantOut: version + "\n", wantCode: exitOK},
+		{name: "version", argv: []string{"--version"}, wantOut: "banctl " + version.Version + "\n", wantCode: exitOK},
+		{name: "short version", argv: []string{"-V"}, wantOut: version.Version + "\n", wantCode: exitOK},
 		{name: "bad option", argv: []string{"-Z"}, wantErrSub: "unknown option -Z", wantCode: exitFail},
 	}
 	for _, tc := range tests {
