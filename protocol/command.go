@@ -13,7 +13,8 @@ import (
 var ErrEmptyCommand = errors.New("protocol: empty command")
 
 // Class is what a command may do, for access control: a client allowed to
-// report attempts must not be able to unban or reconfigure.
+// report attempts must not be able to unban or reconfigure. The server's
+// command table gives each command its class.
 type Class int
 
 // The command classes, from least to most powerful.
@@ -46,7 +47,8 @@ func ParseClass(name string) (Class, error) {
 }
 
 // Command is a decoded request: its words as fail2ban's transmitter sees
-// them, what class of command it is, and the jail it names, if any.
+// them. What the words mean (which command, its access class, the jail it
+// names) is the server's command table's business.
 type Command struct {
 	// Args holds every item as a string, converted the way Python's str()
 	// would (ints in decimal, floats in repr form, True/False/None).
@@ -54,15 +56,6 @@ type Command struct {
 	Args []string
 	// Nested holds the items that were lists, by index into Args.
 	Nested map[int][]any
-	Class  Class
-	// Jail is the jail the command addresses, or "" for server-wide commands.
-	Jail string
-}
-
-// serverSetGet are the set/get keys that address the server, not a jail.
-var serverSetGet = map[string]bool{
-	"loglevel": true, "logtarget": true, "syslogsocket": true, "allowipv6": true,
-	"thread": true, "dbfile": true, "dbmaxmatches": true, "dbpurgeage": true,
 }
 
 // ParseCommand turns a decoded request list into a Command.
@@ -84,50 +77,7 @@ func ParseCommand(items []any) (Command, error) {
 		}
 		c.Args[i] = s
 	}
-	c.Class, c.Jail = classify(c.Args)
 	return c, nil
-}
-
-func classify(a []string) (Class, string) {
-	arg := func(i int) string {
-		if i < len(a) {
-			return a[i]
-		}
-		return ""
-	}
-	switch a[0] {
-	case "ping", "version", "echo", "help", "server-status", "banned":
-		return ClassRead, ""
-	case "status":
-		return ClassRead, arg(1)
-	case "get":
-		if serverSetGet[arg(1)] {
-			return ClassRead, ""
-		}
-		return ClassRead, arg(1)
-	case "unban":
-		return ClassUnban, ""
-	case "set":
-		if serverSetGet[arg(1)] {
-			return ClassAdmin, ""
-		}
-		switch arg(2) {
-		case "attempt":
-			return ClassReport, arg(1)
-		case "banip":
-			return ClassBan, arg(1)
-		case "unbanip":
-			return ClassUnban, arg(1)
-		}
-		return ClassAdmin, arg(1)
-	case "add", "start":
-		return ClassAdmin, arg(1)
-	case "stop":
-		if j := arg(1); j != "--all" {
-			return ClassAdmin, j
-		}
-	}
-	return ClassAdmin, ""
 }
 
 // word converts one item to the string fail2ban would see.

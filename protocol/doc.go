@@ -60,11 +60,15 @@ const (
 	MaxStack = 1 << 14
 )
 
-// Exception classes fail2ban-server answers with.
+// Exception classes fail2ban-server answers with (and PermissionError,
+// banserver's refusal of a command the peer may not send).
 const (
-	ClassException     = "builtins.Exception"
-	ClassValueError    = "builtins.ValueError"
-	ClassKeyError      = "builtins.KeyError"
-	ClassUnknownJail   = "fail2ban.exceptions.UnknownJailException"
-	ClassDuplicateJail = "fail2ban.exceptions.DuplicateJailException"
+	ClassException       = "builtins.Exception"
+	ClassValueError      = "builtins.ValueError"
+	ClassKeyError        = "builtins.KeyError"
+	ClassIndexError      = "builtins.IndexError"
+	ClassRuntimeError    = "builtins.RuntimeError"
+	ClassPermissionError = "builtins.PermissionError"
+	ClassUnknownJail     = "fail2ban.exceptions.UnknownJailException"
+	ClassDuplicateJail   = "fail2ban.exceptions.DuplicateJailException"
 )

@@ -95,25 +95,25 @@ func (r Rule) matches(p Peer, id identity) bool {
 
 // check returns nil when the peer may send cmd, else a PermissionError
 // exception naming what was refused and why.
-func (g *grant) check(cmd *protocol.Command) error {
-	if g.all || openCommands[cmd.Args[0]] {
+func (g *grant) check(r *request) error {
+	if g.all || openCommands[r.Args[0]] {
 		return nil
 	}
-	c := cmd.Class
+	c := r.class
 	if c > 0 && int(c) < nClasses {
 		if g.anyJail[c] {
 			return nil
 		}
-		if cmd.Jail != "" && g.jails[c][cmd.Jail] {
+		if r.jail != "" && g.jails[c][r.jail] {
 			return nil
 		}
 	}
-	return g.refusal(cmd)
+	return g.refusal(r)
 }
 
 // refusal is the exception for a refused command. PermissionError is a
 // builtin that fail2ban-client can load; it prints its message.
-func (g *grant) refusal(cmd *protocol.Command) *protocol.Exception {
+func (g *grant) refusal(r *request) *protocol.Exception {
 	who := "an unknown peer"
 	if g.peer.Known {
 		who = fmt.Sprintf("uid %d", g.peer.UID)
@@ -121,14 +121,14 @@ func (g *grant) refusal(cmd *protocol.Command) *protocol.Exception {
 			who += " (" + g.name + ")"
 		}
 	}
-	what := fmt.Sprintf("%s commands", cmd.Class)
-	if cmd.Jail != "" {
-		what += fmt.Sprintf(" on jail '%s'", cmd.Jail)
+	what := fmt.Sprintf("%s commands", r.class)
+	if r.jail != "" {
+		what += fmt.Sprintf(" on jail '%s'", r.jail)
 	} else {
 		what += " that name no jail"
 	}
-	return &protocol.Exception{Class: "builtins.PermissionError", Args: []any{
-		fmt.Sprintf("permission denied: %s may not use %s (%s)", who, what, cmd.Args[0])}}
+	return &protocol.Exception{Class: protocol.ClassPermissionError, Args: []any{
+		fmt.Sprintf("permission denied: %s may not use %s (%s)", who, what, r.Args[0])}}
 }
 
 // selfUID is the daemon's own user, trusted like root: it could open the

@@ -41,11 +41,11 @@ func TestGrantCheck(t *testing.T) {
 			if tt.peer.UID == 33 {
 				tt.id.name = "www-data"
 			}
-			cmd, err := protocol.ParseCommand(tt.args)
+			r, err := parseRequest(tt.args)
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = newGrant(rules, tt.peer, tt.id, 4242).check(&cmd)
+			err = newGrant(rules, tt.peer, tt.id, 4242).check(&r)
 			switch {
 			case tt.want == "" && err != nil:
 				t.Fatalf("refused: %v", err)
@@ -82,10 +82,10 @@ func BenchmarkAccess(b *testing.B) {
 	cs := &conn{grant: g, uid: &uidState{}, limited: true}
 	s.limits.RatePerUID = 1e12 // never refuse: measure the path, not the refusal
 	s.limits.RateBurst = 1 << 30
-	cmd, _ := protocol.ParseCommand([]any{"set", "api", "attempt", "2001:db8::1", "Incorrect token used."})
+	r, _ := parseRequest([]any{"set", "api", "attempt", "2001:db8::1", "Incorrect token used."})
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := s.admit(cs, &cmd); err != nil {
+		if err := s.admit(cs, &r); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -158,40 +158,14 @@ func (t *connTable) close(st *uidState) {
 	t.mu.Unlock()
 }
 
-// addressCount returns how many addresses cmd carries, for the commands
-// that take a list of them.
-func addressCount(cmd *protocol.Command) int {
-	a := cmd.Args
-	switch a[0] {
-	case "unban", "banned":
-		return len(a) - 1
-	case "set":
-		if len(a) > 2 && (a[2] == "banip" || a[2] == "unbanip") {
-			return len(a) - 3
-		}
-	case "get":
-		if len(a) > 2 && a[2] == "banned" {
-			return len(a) - 3
-		}
-	}
-	return 0
-}
-
-// limitCommand applies the per-command limits (address count, jail count).
-func (s *Server) limitCommand(cmd *protocol.Command) error {
+// limitCommand applies the per-command limits the table knows of: the
+// addresses one command carries.
+func (s *Server) limitCommand(r *request) error {
 	l := s.limits
 	if l.MaxAddresses > 0 {
-		if n := addressCount(cmd); n > l.MaxAddresses {
-			return &protocol.Exception{Class: "builtins.ValueError", Args: []any{
+		if n := r.addressCount(); n > l.MaxAddresses {
+			return &protocol.Exception{Class: protocol.ClassValueError, Args: []any{
 				fmt.Sprintf("too many addresses: %d in one command, limits.max_addresses is %d", n, l.MaxAddresses)}}
-		}
-	}
-	if l.MaxJails > 0 && cmd.Args[0] == "add" {
-		// Two concurrent adds may both pass; the cap is against runaway
-		// growth, not exact.
-		if n := len(s.o.Jails.Jails()); n >= l.MaxJails {
-			return &protocol.Exception{Class: "builtins.Exception", Args: []any{
-				fmt.Sprintf("too many jails: %d, limits.max_jails is %d", n, l.MaxJails)}}
 		}
 	}
 	return nil
@@ -199,7 +173,7 @@ func (s *Server) limitCommand(cmd *protocol.Command) error {
 
 // errRate is the reply to a command over its uid's rate.
 func (s *Server) errRate(p Peer) *protocol.Exception {
-	return &protocol.Exception{Class: "builtins.Exception", Args: []any{
+	return &protocol.Exception{Class: protocol.ClassException, Args: []any{
 		fmt.Sprintf("rate limit: uid %d is over limits.rate_per_uid (%g commands/s)", p.UID, s.limits.RatePerUID)}}
 }
 

@@ -70,34 +70,6 @@ type Durable interface {
 	WaitFor(ctx context.Context, seq uint64) error
 }
 
-// DBSettings are the ban store's settings that clients read and change,
-// as fail2ban's dbfile, dbpurgeage and dbmaxmatches.
-type DBSettings struct {
-	mu         sync.Mutex // guards the fields below
-	file       string
-	purgeAge   time.Duration
-	maxMatches int
-}
-
-// NewDBSettings returns the settings of the store at file.
-func NewDBSettings(file string, purgeAge time.Duration, maxMatches int) *DBSettings {
-	return &DBSettings{file: file, purgeAge: purgeAge, maxMatches: maxMatches}
-}
-
-// PurgeAge returns how long ended bans and history are kept.
-func (d *DBSettings) PurgeAge() time.Duration {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.purgeAge
-}
-
-// MaxMatches returns how many failure messages a stored ban keeps.
-func (d *DBSettings) MaxMatches() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.maxMatches
-}
-
 // Server serves fail2ban's protocol.
 type Server struct {
 	o Options
@@ -208,7 +180,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		if err != nil {
 			if errors.Is(err, protocol.ErrTooLarge) {
 				out, _ = protocol.AppendReply(out[:0], protocol.ReplyProtocol, 1, &protocol.Exception{
-					Class: "builtins.ValueError",
+					Class: protocol.ClassValueError,
 					Args:  []any{fmt.Sprintf("message larger than %d bytes", s.o.MaxMessage)},
 				})
 				if _, err := c.Write(out); err != nil {
@@ -260,9 +232,9 @@ func (s *Server) handle(ctx context.Context, cs *conn, dst, msg []byte) (out []b
 		s.o.Log.Warn("refused message", append(peerFields(cs.grant.peer, cs.grant.name), zap.Error(err), zap.Int("bytes", len(msg)))...)
 		return protocol.AppendLoadError(dst, proto, err), false
 	}
-	cmd, err := parseCommand(items)
+	req, err := parseRequest(items)
 	if err == nil {
-		err = s.admit(cs, &cmd)
+		err = s.admit(cs, &req)
 	}
 	if err != nil {
 		out, _ = protocol.AppendReply(dst, proto, 1, toException(err))
@@ -272,7 +244,7 @@ func (s *Server) handle(ctx context.Context, cs *conn, dst, msg []byte) (out []b
 	if s.o.Store != nil {
 		queued = s.o.Store.Queued()
 	}
-	res, err := s.dispatch(cmd, items)
+	res, err := s.run(&req, items)
 	if s.o.Store != nil {
 		// The command queued ban changes (or another did meanwhile): the
 		// reply acknowledges them, so it waits until they are on disk. A
@@ -281,7 +253,7 @@ func (s *Server) handle(ctx context.Context, cs *conn, dst, msg []byte) (out []b
 		if now := s.o.Store.Queued(); now != queued {
 			if werr := s.o.Store.WaitFor(ctx, now); werr != nil {
 				s.o.Log.Error("ban store", zap.Error(werr))
-				res, err = result{}, &protocol.Exception{Class: "builtins.Exception", Args: []any{"ban store: " + werr.Error()}}
+				res, err = result{}, &protocol.Exception{Class: protocol.ClassException, Args: []any{"ban store: " + werr.Error()}}
 			}
 		}
 	}
@@ -293,7 +265,7 @@ func (s *Server) handle(ctx context.Context, cs *conn, dst, msg []byte) (out []b
 	if err != nil {
 		// A result we cannot encode is a bug of ours; say so rather than hang the client.
 		s.o.Log.Error("encode reply", zap.Error(err))
-		out, _ = protocol.AppendReply(dst[:0], proto, 1, &protocol.Exception{Class: "builtins.Exception", Args: []any{"internal error: " + err.Error()}})
+		out, _ = protocol.AppendReply(dst[:0], proto, 1, &protocol.Exception{Class: protocol.ClassException, Args: []any{"internal error: " + err.Error()}})
 	}
 	return out, res.stop
 }
@@ -302,10 +274,10 @@ func (s *Server) handle(ctx context.Context, cs *conn, dst, msg []byte) (out []b
 // access rules, then the uid's rate, then the per-command limits. A
 // refusal is logged with the peer; state-changing commands that pass are
 // logged with it too (attempts only at debug: they are the hot path).
-func (s *Server) admit(cs *conn, cmd *protocol.Command) error {
+func (s *Server) admit(cs *conn, r *request) error {
 	g := cs.grant
-	if err := g.check(cmd); err != nil {
-		s.o.Log.Warn("refused command", append(peerFields(g.peer, g.name), zap.Strings("args", cmd.Args), zap.Stringer("class", cmd.Class), zap.Error(err))...)
+	if err := g.check(r); err != nil {
+		s.o.Log.Warn("refused command", append(peerFields(g.peer, g.name), zap.Strings("args", r.Args), zap.Stringer("class", r.class), zap.Error(err))...)
 		return err
 	}
 	if cs.limited && !cs.uid.bucket.take(time.Now(), s.limits.RatePerUID, s.limits.RateBurst) {
@@ -313,14 +285,14 @@ func (s *Server) admit(cs *conn, cmd *protocol.Command) error {
 		// log at the rate it is refused.
 		return s.errRate(g.peer)
 	}
-	if err := s.limitCommand(cmd); err != nil {
-		s.o.Log.Warn("refused command", append(peerFields(g.peer, g.name), zap.String("command", cmd.Args[0]), zap.Int("words", len(cmd.Args)), zap.Error(err))...)
+	if err := s.limitCommand(r); err != nil {
+		s.o.Log.Warn("refused command", append(peerFields(g.peer, g.name), zap.String("command", r.Args[0]), zap.Int("words", len(r.Args)), zap.Error(err))...)
 		return err
 	}
-	if cmd.Class != protocol.ClassRead && cmd.Class != protocol.ClassReport {
-		s.o.Log.Info("command", append(peerFields(g.peer, g.name), zap.Strings("args", cmd.Args), zap.Stringer("class", cmd.Class))...)
+	if r.class != protocol.ClassRead && r.class != protocol.ClassReport {
+		s.o.Log.Info("command", append(peerFields(g.peer, g.name), zap.Strings("args", r.Args), zap.Stringer("class", r.class))...)
 	} else if ce := s.o.Log.Check(zapcore.DebugLevel, "command"); ce != nil {
-		ce.Write(append(peerFields(g.peer, g.name), zap.Strings("args", cmd.Args))...)
+		ce.Write(append(peerFields(g.peer, g.name), zap.Strings("args", r.Args))...)
 	}
 	return nil
 }

@@ -1,0 +1,301 @@
+package server
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/banserver/banserver/protocol"
+)
+
+// command is one row of the command table: everything parsing, access
+// control, limits, help and dispatch know of one fail2ban command. A new
+// command is a new row.
+type command struct {
+	// name selects the row (see rowName): the command's literal words,
+	// with <JAIL> where a jail's name goes ("set <JAIL> banip") and a
+	// trailing "*" for a family ("set <JAIL> bantime.*").
+	name string
+	// args is the rest of the usage, as help shows it ("<IP> ...").
+	args string
+	// min is the fewest words the command takes, its name's included; with
+	// fewer, short is the reply (fail2ban's IndexError unless set).
+	min   int
+	short error
+	// class is what access rules grant for the command.
+	class protocol.Class
+	// addrs is the index of the first address word, for
+	// limits.max_addresses; 0 when the command carries none.
+	addrs int
+	// help is the help line's description.
+	help string
+	// run executes the command.
+	run func(s *Server, c *call) (result, error)
+}
+
+// call is one command as its handler sees it.
+type call struct {
+	// args are the words, Python's str() of each item (protocol.Command).
+	args []string
+	// items are the decoded items, for echo; nested the list items by index.
+	items  []any
+	nested map[int][]any
+	// jail is the jail the command names, or "".
+	jail string
+}
+
+// arg returns word i, or fail2ban's IndexError when the command is short.
+func (c *call) arg(i int) (string, error) {
+	if i < len(c.args) {
+		return c.args[i], nil
+	}
+	return "", errIndex
+}
+
+// rest returns the words from i on (none when the command is shorter).
+func (c *call) rest(i int) []string {
+	if i < len(c.args) {
+		return c.args[i:]
+	}
+	return nil
+}
+
+// commands is the table; byName indexes it. Filled by init, not by a
+// variable initializer: help reads the table it belongs to.
+var (
+	commands []command
+	byName   map[string]*command
+	// serverKeys are the words after set or get that name a server
+	// setting rather than a jail ("loglevel" in "set loglevel DEBUG").
+	serverKeys map[string]bool
+)
+
+func init() {
+	const (
+		read   = protocol.ClassRead
+		report = protocol.ClassReport
+		ban    = protocol.ClassBan
+		unban  = protocol.ClassUnban
+		admin  = protocol.ClassAdmin
+	)
+	commands = []command{
+		// The server.
+		{name: "ping", args: "[TIMEOUT]", min: 1, class: read, help: "tests if the server is alive", run: (*Server).cmdPing},
+		{name: "version", min: 1, class: read, help: "the server's version", run: (*Server).cmdVersion},
+		{name: "server-status", min: 1, class: read, help: "'Server ready' while serving", run: (*Server).cmdServerStatus},
+		{name: "echo", args: "<ARGS>", min: 1, class: read, help: "returns ARGS", run: (*Server).cmdEcho},
+		{name: "help", min: 1, class: read, help: "this list", run: (*Server).cmdHelp},
+		{name: "status", min: 1, class: read, help: "jails and their count", run: (*Server).cmdStatus},
+		{name: "stop", min: 1, class: admin, help: "stops the daemon", run: (*Server).cmdStopServer},
+		{name: "set loglevel", args: "<LEVEL>", min: 3, class: admin, help: "CRITICAL ERROR WARNING NOTICE INFO DEBUG, or a number", run: (*Server).cmdSetLogLevel},
+		{name: "get loglevel", min: 2, class: read, help: "the log level", run: (*Server).cmdGetLogLevel},
+		{name: "set dbfile", args: "<FILE>", min: 3, class: admin, help: "the ban store (chosen at start: only confirms it)", run: (*Server).cmdSetDBFile},
+		{name: "get dbfile", min: 2, class: read, help: "the ban store's file, None without one", run: (*Server).cmdGetDB},
+		{name: "set dbpurgeage", args: "<TIME>", min: 3, class: admin, help: "how long ended bans and history are kept", run: (*Server).cmdSetDBPurgeAge},
+		{name: "get dbpurgeage", min: 2, class: read, help: "", run: (*Server).cmdGetDB},
+		{name: "set dbmaxmatches", args: "<N>", min: 3, class: admin, help: "failure messages kept with a stored ban", run: (*Server).cmdSetDBMaxMatches},
+		{name: "get dbmaxmatches", min: 2, class: read, help: "", run: (*Server).cmdGetDB},
+
+		// Jails.
+		{name: "add <JAIL>", args: "[BACKEND]", min: 2, class: admin, help: "creates a jail", run: (*Server).cmdAdd},
+		{name: "start <JAIL>", min: 2, class: admin, help: "starts a jail (and restores its stored bans)", run: (*Server).cmdStart},
+		{name: "stop <JAIL>", min: 2, class: admin, help: "stops and removes a jail (its stored bans stay)", run: (*Server).cmdStopJail},
+		{name: "stop --all", min: 2, class: admin, help: "stops every jail", run: (*Server).cmdStopAll},
+		{name: "status <JAIL>", args: "[FLAVOR]", min: 2, class: read, help: "the jail's failures and bans (FLAVOR: basic, short)", run: (*Server).cmdStatusJail},
+		{name: "set <JAIL> maxretry", args: "<N>", min: 4, class: admin, help: "failures that ban (1..1000)", run: (*Server).cmdSetMaxRetry},
+		{name: "get <JAIL> maxretry", min: 3, class: read, run: (*Server).cmdGetJail},
+		{name: "set <JAIL> findtime", args: "<TIME>", min: 4, class: admin, help: "the window failures are counted in (600, 30m, 1h, -1)", run: (*Server).cmdSetTime},
+		{name: "get <JAIL> findtime", min: 3, class: read, run: (*Server).cmdGetJail},
+		{name: "set <JAIL> bantime", args: "<TIME>", min: 4, class: admin, help: "how long a ban lasts (-1: forever)", run: (*Server).cmdSetTime},
+		{name: "get <JAIL> bantime", min: 3, class: read, run: (*Server).cmdGetJail},
+		{name: "set <JAIL> addignoreip", args: "<IP|CIDR> ...", min: 3, class: admin, help: "never count nor ban these", run: (*Server).cmdAddIgnoreIP},
+		{name: "set <JAIL> delignoreip", args: "<IP|CIDR>", min: 4, class: admin, help: "", run: (*Server).cmdDelIgnoreIP},
+		{name: "get <JAIL> ignoreip", min: 3, class: read, run: (*Server).cmdGetJail},
+		{name: "set <JAIL> ignoreself", args: "true|false", min: 4, class: admin, help: "ignore this host's own addresses", run: (*Server).cmdSetIgnoreSelf},
+		{name: "get <JAIL> ignoreself", min: 3, class: read, run: (*Server).cmdGetJail},
+		{name: "set <JAIL> idle", args: "on|off", min: 4, class: admin, help: "an idle jail counts nothing", run: (*Server).cmdSetIdle},
+		{name: "get <JAIL> idle", min: 3, class: read, run: (*Server).cmdGetIdle},
+		{name: "set <JAIL> ipv6prefix", args: "<LEN>", min: 4, class: admin, help: "ban IPv6 attackers by prefix (64); 0: per address", run: (*Server).cmdSetIPv6Prefix},
+		{name: "get <JAIL> ipv6prefix", min: 3, class: read, run: (*Server).cmdGetJail},
+		{name: "set <JAIL> addaction", args: "<NAME>", min: 4, class: admin, help: "built-in actions only (blackhole, nftables, log, ...)", run: (*Server).cmdAddAction},
+		{name: "set <JAIL> delaction", args: "<NAME>", min: 4, class: admin, help: "", run: (*Server).cmdDelAction},
+		{name: "get <JAIL> actions", min: 3, class: read, run: (*Server).cmdGetJail},
+		{name: "set <JAIL> bantime.*", args: "<VALUE>", min: 4, class: admin, help: "bantime.increment|factor|formula|multipliers|maxtime|rndtime|overalljails", run: (*Server).cmdSetBanTimeExtra},
+		{name: "get <JAIL> bantime.*", min: 3, class: read, run: (*Server).cmdGetBanTimeExtra},
+
+		// Failures and bans.
+		{name: "set <JAIL> attempt", args: "<IP> [<MSG> ...]", min: 4, class: report, help: "reports failures of IP", run: (*Server).cmdAttempt},
+		{name: "set <JAIL> banip", args: "<IP> ...", min: 4, class: ban, addrs: 3, help: "bans IP", run: (*Server).cmdBanIP},
+		{name: "set <JAIL> unbanip", args: "[--report-absent] <IP> ...", min: 4, class: unban, addrs: 3, help: "lifts the bans of IP", run: (*Server).cmdUnbanIP},
+		{name: "unban", args: "--all | <IP> ...", min: 2, short: errInvalid, class: unban, addrs: 1, help: "lifts bans in every jail", run: (*Server).cmdUnban},
+		{name: "banned", args: "[<IP> ...]", min: 1, class: read, addrs: 1, help: "banned addresses by jail, or the jails banning IP", run: (*Server).cmdBanned},
+		{name: "get <JAIL> banned", args: "[<IP> ...]", min: 3, class: read, addrs: 3, help: "the jail's bans in ban order, or 1/0 for each IP", run: (*Server).cmdGetBanned},
+		{name: "get <JAIL> banip", args: "[<SEP>|--with-time]", min: 3, class: read, help: "the jail's bans by end of ban", run: (*Server).cmdGetBanIP},
+	}
+	byName = make(map[string]*command, len(commands))
+	serverKeys = map[string]bool{}
+	for i := range commands {
+		c := &commands[i]
+		if _, dup := byName[c.name]; dup {
+			panic("server: command " + c.name + " twice in the table")
+		}
+		byName[c.name] = c
+		if verb, key, ok := strings.Cut(c.name, " "); ok && (verb == "set" || verb == "get") && !strings.HasPrefix(key, "<") {
+			serverKeys[key] = true
+		}
+	}
+}
+
+// rowName returns the name of the row that words a select, whether the
+// table has it or not.
+func rowName(a []string) string {
+	switch a[0] {
+	case "set", "get":
+		switch {
+		case len(a) < 2:
+			return a[0]
+		case serverKeys[a[1]]:
+			return a[0] + " " + a[1]
+		case len(a) < 3:
+			return a[0] + " <JAIL>"
+		}
+		sub := a[2]
+		if strings.HasPrefix(sub, "bantime.") {
+			sub = "bantime.*"
+		}
+		return a[0] + " <JAIL> " + sub
+	case "status", "stop":
+		switch {
+		case len(a) < 2:
+			return a[0]
+		case a[1] == "--all":
+			return a[0] + " --all"
+		}
+		return a[0] + " <JAIL>"
+	case "add", "start":
+		return a[0] + " <JAIL>"
+	}
+	return a[0]
+}
+
+// request is a parsed command: its words, its row (nil for a command the
+// table lacks), and what access control needs: its class and jail.
+type request struct {
+	protocol.Command
+	row   *command
+	class protocol.Class
+	jail  string
+}
+
+// parseRequest parses items into a request, with fail2ban's exceptions for
+// items that are no command at all.
+func parseRequest(items []any) (request, error) {
+	cmd, err := parseCommand(items)
+	if err != nil {
+		return request{}, err
+	}
+	r := request{Command: cmd, row: byName[rowName(cmd.Args)]}
+	if r.row != nil {
+		r.class = r.row.class
+		if strings.Contains(r.row.name, "<JAIL>") && len(cmd.Args) > 1 {
+			r.jail = cmd.Args[1]
+		}
+		return r, nil
+	}
+	// Not in the table: refused as an admin command to those who may not
+	// administer (a get is a read), answered with fail2ban's error to
+	// those who may. A set or get on a jail still names it, so that a
+	// grant per jail decides as it would for a known setting.
+	a := cmd.Args
+	r.class = protocol.ClassAdmin
+	if a[0] == "get" {
+		r.class = protocol.ClassRead
+	}
+	if (a[0] == "set" || a[0] == "get") && len(a) > 2 && !serverKeys[a[1]] {
+		r.jail = a[1]
+	}
+	return r, nil
+}
+
+// parseCommand parses items, with fail2ban's exceptions for bad ones.
+func parseCommand(items []any) (protocol.Command, error) {
+	cmd, err := protocol.ParseCommand(items)
+	if err != nil {
+		if err == protocol.ErrEmptyCommand {
+			return cmd, errIndex
+		}
+		return cmd, &protocol.Exception{Class: protocol.ClassValueError, Args: []any{err.Error()}}
+	}
+	return cmd, nil
+}
+
+// addressCount returns how many addresses r carries, for
+// limits.max_addresses.
+func (r *request) addressCount() int {
+	if r.row == nil || r.row.addrs == 0 || len(r.Args) <= r.row.addrs {
+		return 0
+	}
+	return len(r.Args) - r.row.addrs
+}
+
+// run executes a parsed request.
+func (s *Server) run(r *request, items []any) (result, error) {
+	row := r.row
+	if row == nil {
+		return result{}, unknownCommand(r.Args)
+	}
+	if len(r.Args) < row.min {
+		if row.short != nil {
+			return result{}, row.short
+		}
+		return result{}, errIndex
+	}
+	return row.run(s, &call{args: r.Args, items: items, nested: r.Nested, jail: r.jail})
+}
+
+// unknownCommand is fail2ban's reply to words the table lacks.
+func unknownCommand(a []string) error {
+	switch a[0] {
+	case "set":
+		if len(a) < 3 {
+			return errIndex
+		}
+		return errInvalidSet(a[2])
+	case "get":
+		if len(a) < 3 {
+			return errIndex
+		}
+		return errInvalidGet
+	case "status":
+		// `status JAIL FLAVOR EXTRA...`.
+		return &protocol.Exception{Class: protocol.ClassException, Args: []any{"Invalid command (no status)"}}
+	}
+	return errInvalid
+}
+
+// Dispatch runs one decoded command against the jails, with no access
+// check: the server checks before it runs a command.
+func (s *Server) Dispatch(items []any) (result, error) {
+	r, err := parseRequest(items)
+	if err != nil {
+		return result{}, err
+	}
+	return s.run(&r, items)
+}
+
+// helpLines lists every row: its usage and what it does.
+func helpLines() []any {
+	out := make([]any, 0, len(commands))
+	for _, c := range commands {
+		usage := c.name
+		if c.args != "" {
+			usage += " " + c.args
+		}
+		usage = strings.ReplaceAll(usage, ".*", ".<OPT>")
+		if c.help == "" {
+			out = append(out, usage)
+			continue
+		}
+		out = append(out, fmt.Sprintf("%-40s %s", usage, c.help))
+	}
+	return out
+}
