@@ -101,9 +101,9 @@ func (d *DB) History(jail string, p netip.Prefix) (History, error) {
 	p = p.Masked()
 	match := func(c *Change) bool {
 		switch c.Op {
-		case OpBan:
+		case OpBan, OpProlong, OpForgive:
 			return (jail == "" || c.Ban.Jail == jail) && c.Ban.Prefix == p
-		case opForget:
+		case OpForget:
 			return jail == "" || c.Ban.Jail == jail
 		case opPurge:
 			return true
@@ -116,11 +116,6 @@ func (d *DB) History(jail string, p netip.Prefix) (History, error) {
 	// into the transaction after it. A snapshot whose txid has reached a
 	// batch's already holds that batch; the others are applied over it.
 	d.mu.Lock()
-	if d.err != nil {
-		err := d.err
-		d.mu.Unlock()
-		return History{}, err
-	}
 	var over []overlay
 	// Most calls concern a prefix nothing queued touches: skip the scan.
 	if d.unsettled[p] != 0 || d.unsettledOps != 0 {
@@ -180,7 +175,9 @@ func (d *DB) History(jail string, p netip.Prefix) (History, error) {
 		switch b := &o.c.Ban; o.c.Op {
 		case OpBan:
 			per[b.Jail] = nextHistory(per[b.Jail], b)
-		case opForget:
+		case OpProlong:
+			per[b.Jail] = prolongHistory(per[b.Jail], b)
+		case OpForget, OpForgive:
 			delete(per, b.Jail)
 		case opPurge:
 			before := timeToNanos(b.Start)
@@ -200,4 +197,20 @@ func (d *DB) History(jail string, p netip.Prefix) (History, error) {
 		}
 	}
 	return h, nil
+}
+
+// KernelStates lists the kernel state specs recorded with OpKernelUse and
+// not dropped since, sorted: what the daemon may have left in the kernel.
+func (d *DB) KernelStates() ([]string, error) {
+	var out []string
+	err := d.view(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketKernel).ForEach(func(k, _ []byte) error {
+			out = append(out, string(k))
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: kernel states: %w", err)
+	}
+	return out, nil
 }

@@ -11,6 +11,7 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -18,6 +19,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -73,42 +75,62 @@ type Op int
 
 // The changes a caller can queue.
 const (
-	OpBan   Op = iota + 1 // store Ban, replacing a live ban of its (jail, prefix), and count it in the history
-	OpUnban               // delete the live ban of (Ban.Jail, Ban.Prefix); the history stays
+	// OpBan stores Ban, replacing a live ban of its (jail, prefix), and
+	// counts it in the history.
+	OpBan Op = iota + 1
+	// OpUnban deletes the live ban of (Ban.Jail, Ban.Prefix); the history
+	// stays (an expiry, a stopped jail).
+	OpUnban
+	// OpProlong stores Ban, replacing the live ban of its (jail, prefix),
+	// as a new end of the same ban: the history keeps its count and takes
+	// the new end.
+	OpProlong
+	// OpForgive deletes the live ban and the history of (Ban.Jail,
+	// Ban.Prefix): a manual unban forgives, as fail2ban's delBan does, so
+	// the next ban of the prefix is a first one again.
+	OpForgive
+	// OpForget deletes everything of Ban.Jail, bans and history
+	// (fail2ban's `unban --all` forgets the jail's history).
+	OpForget
+	// OpKernelUse records State, the spec of kernel state the daemon is
+	// about to use (a route table, an nftables table), so that a later
+	// start can clean it even when no configured action names it any more.
+	OpKernelUse
+	// OpKernelDrop forgets State: nothing of it is left in the kernel.
+	OpKernelDrop
 )
 
-// Internal operations share the queue so they apply in order with the bans
-// around them, and so every write transaction is the committer's (History
-// relies on that to know which queued changes a snapshot already holds).
-const (
-	opPurge  Op = 100 + iota // Ban.Start: delete what ended before it
-	opForget                 // Ban.Jail: delete all of the jail
-)
+// opPurge shares the queue so it applies in order with the changes around
+// it, and so every write transaction is the committer's (History relies on
+// that to know which queued changes a snapshot already holds).
+const opPurge Op = 100 // Ban.Start: delete what ended before it
+
+var opNames = map[Op]string{
+	OpBan: "ban", OpUnban: "unban", OpProlong: "prolong", OpForgive: "forgive", OpForget: "forget",
+	OpKernelUse: "kernel use", OpKernelDrop: "kernel drop", opPurge: "purge",
+}
 
 // String returns the name of the operation.
 func (o Op) String() string {
-	switch o {
-	case OpBan:
-		return "ban"
-	case OpUnban:
-		return "unban"
-	case opPurge:
-		return "purge"
-	case opForget:
-		return "forget"
+	if n, ok := opNames[o]; ok {
+		return n
 	}
 	return fmt.Sprintf("Op(%d)", int(o))
 }
 
-// Change is one queued write. For OpUnban only Ban.Jail and Ban.Prefix matter.
+// Change is one queued write. For OpUnban and OpForgive only Ban.Jail and
+// Ban.Prefix matter, for OpForget only Ban.Jail, for the kernel ops only
+// State.
 type Change struct {
-	Op  Op
-	Ban Ban
+	Op    Op
+	Ban   Ban
+	State string
 }
 
 // Options tune Open. The zero value is ready to use.
 type Options struct {
 	MaxMatches  int           // matches kept per ban, the last ones (fail2ban's dbmaxmatches); 0: 10, negative: none
+	MaxMatchLen int           // bytes kept of each match, longer ones cut; 0: no cap
 	LockTimeout time.Duration // how long Open waits for another process's lock; 0: 1s
 	NoSync      bool          // skip fsync: tests and bulk loads only, a crash may lose everything
 	Log         *zap.Logger   // may be nil
@@ -120,12 +142,17 @@ const maxSpare = 1 << 14
 // maxJailLen bounds jail names, which are bucket names in the file.
 const maxJailLen = 255
 
+// maxFailures bounds the failed commits WaitFor remembers; a waiter that
+// far behind is told its change's outcome is unknown.
+const maxFailures = 256
+
 // Bucket names at the root of the file.
 var (
-	bucketBans = []byte("bans") // jail -> prefix key -> ban value
-	bucketHist = []byte("hist") // jail -> prefix key -> history value
-	bucketMeta = []byte("meta") // "format" -> formatVersion
-	keyFormat  = []byte("format")
+	bucketBans   = []byte("bans")   // jail -> prefix key -> ban value
+	bucketHist   = []byte("hist")   // jail -> prefix key -> history value
+	bucketKernel = []byte("kernel") // state spec -> unix-ns time first recorded
+	bucketMeta   = []byte("meta")   // "format" -> formatVersion
+	keyFormat    = []byte("format")
 )
 
 // formatVersion is the layout described in codec.go.
@@ -138,12 +165,29 @@ type entry struct {
 	n   *int // opPurge: records deleted, set before the entry becomes durable
 }
 
+// failure is a commit that failed: the changes lo..hi were not stored.
+type failure struct {
+	lo, hi uint64
+	err    error
+}
+
+// Health is the store's state for status: whether commits fail.
+type Health struct {
+	// Failing: the latest commit failed; Since is when the failures began,
+	// Failed how many commits failed since, Err the latest error.
+	Failing bool
+	Since   time.Time
+	Failed  int
+	Err     error
+}
+
 // DB is an open store. Its methods are safe for concurrent use.
 type DB struct {
-	path       string
-	bolt       *bolt.DB
-	maxMatches int
-	log        *zap.Logger
+	path        string
+	bolt        *bolt.DB
+	maxMatches  int
+	maxMatchLen int
+	log         *zap.Logger
 
 	kick chan struct{} // wakes the committer after a Put; capacity 1
 	stop chan struct{} // closed by Close: the committer drains and exits
@@ -152,8 +196,11 @@ type DB struct {
 	// mu guards the fields below. Never held across disk I/O, so Put does
 	// not wait for a commit.
 	mu         sync.Mutex
-	queued     uint64  // sequence of the latest change queued
-	durable    uint64  // every change up to this one is committed
+	queued     uint64    // sequence of the latest change queued
+	settled    uint64    // every change up to this one is committed, or failed
+	failures   []failure // the latest failed commits, oldest first (at most maxFailures)
+	forgotten  uint64    // failures of changes up to this one are no longer remembered
+	health     Health
 	pending    []entry // queued, not yet taken by the committer
 	inflight   []entry // taken by the committer, being committed
 	inflightTx int     // bbolt txid inflight goes into
@@ -164,8 +211,7 @@ type DB struct {
 	unsettled    map[netip.Prefix]int
 	unsettledOps int
 	committedTx  int           // txid of the latest committed transaction
-	notify       chan struct{} // closed and replaced when durable, err or closed change
-	err          error         // sticky: the first commit error; nothing is written after it
+	notify       chan struct{} // closed and replaced when done or closed change
 	closing      bool          // Close began: Put refuses changes
 	closed       bool          // Close finished
 }
@@ -211,15 +257,16 @@ func Open(path string, o Options) (*DB, error) {
 		}
 	}
 	d := &DB{
-		path:       path,
-		bolt:       bdb,
-		maxMatches: o.MaxMatches,
-		log:        o.Log.With(zap.String("store", path)),
-		kick:       make(chan struct{}, 1),
-		stop:       make(chan struct{}),
-		done:       make(chan struct{}),
-		notify:     make(chan struct{}),
-		unsettled:  map[netip.Prefix]int{},
+		path:        path,
+		bolt:        bdb,
+		maxMatches:  o.MaxMatches,
+		maxMatchLen: o.MaxMatchLen,
+		log:         o.Log.With(zap.String("store", path)),
+		kick:        make(chan struct{}, 1),
+		stop:        make(chan struct{}),
+		done:        make(chan struct{}),
+		notify:      make(chan struct{}),
+		unsettled:   map[netip.Prefix]int{},
 	}
 	if err := guard(func() error { return bdb.Update(initBuckets) }); err != nil {
 		bdb.Close()
@@ -314,7 +361,7 @@ func initBuckets(tx *bolt.Tx) error {
 			return err
 		}
 	}
-	for _, name := range [][]byte{bucketBans, bucketHist} {
+	for _, name := range [][]byte{bucketBans, bucketHist, bucketKernel} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}
@@ -345,34 +392,49 @@ func (d *DB) Path() string { return d.path }
 // order.
 //
 // Put returns 0, queuing nothing, for an invalid change (logged) and after
-// Close; WaitFor(0) then reports why. Once the store has failed, Put still
-// numbers changes but drops them: WaitFor returns the failure.
+// Close; WaitFor(0) then reports why.
 func (d *DB) Put(c Change) uint64 {
-	if err := d.normalize(&c); err != nil {
-		d.log.Warn("refused change", zap.Error(err))
+	return d.PutAll([]Change{c})
+}
+
+// PutAll queues cs, in order, to be stored together or not at all: they go
+// in one transaction. It returns the sequence number of the last one (0,
+// queuing nothing, if any change is invalid or after Close); WaitFor of it
+// reports the outcome of all. The slice is not kept.
+func (d *DB) PutAll(cs []Change) uint64 {
+	if len(cs) == 0 {
 		return 0
+	}
+	norm := make([]Change, len(cs))
+	for i, c := range cs {
+		if err := d.normalize(&c); err != nil {
+			d.log.Warn("refused change", zap.Error(err))
+			return 0
+		}
+		norm[i] = c
 	}
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	if d.closing {
-		d.mu.Unlock()
 		return 0
 	}
-	seq := d.enqueueLocked(c, nil)
-	d.mu.Unlock()
+	var seq uint64
+	for _, c := range norm {
+		seq = d.enqueueLocked(c, nil)
+	}
 	return seq
 }
 
-// enqueueLocked numbers c, queues it unless the store failed, and wakes the
-// committer. d.mu must be held.
+// enqueueLocked numbers c, queues it and wakes the committer. The
+// committer takes everything queued at once, so changes queued under one
+// hold of d.mu share a transaction. d.mu must be held.
 func (d *DB) enqueueLocked(c Change, n *int) uint64 {
 	d.queued++
-	if d.err == nil {
-		d.pending = append(d.pending, entry{seq: d.queued, c: c, n: n})
-		d.unsettle(&c, 1)
-		select {
-		case d.kick <- struct{}{}:
-		default:
-		}
+	d.pending = append(d.pending, entry{seq: d.queued, c: c, n: n})
+	d.unsettle(&c, 1)
+	select {
+	case d.kick <- struct{}{}:
+	default:
 	}
 	return d.queued
 }
@@ -381,13 +443,15 @@ func (d *DB) enqueueLocked(c Change, n *int) uint64 {
 // be held.
 func (d *DB) unsettle(c *Change, delta int) {
 	switch c.Op {
-	case OpBan:
+	case OpBan, OpProlong:
 		if n := d.unsettled[c.Ban.Prefix] + delta; n > 0 {
 			d.unsettled[c.Ban.Prefix] = n
 		} else {
 			delete(d.unsettled, c.Ban.Prefix)
 		}
-	case opPurge, opForget:
+	case opPurge, OpForget, OpForgive:
+		// Counted with the ops rather than by prefix: rare, and a scan
+		// of the queue is all it costs History.
 		d.unsettledOps += delta
 	}
 }
@@ -395,7 +459,21 @@ func (d *DB) unsettle(c *Change, delta int) {
 // normalize checks c and puts it in the form the committer stores: prefix
 // masked, matches capped and copied (the caller may reuse its slice).
 func (d *DB) normalize(c *Change) error {
-	if c.Op != OpBan && c.Op != OpUnban {
+	switch c.Op {
+	case OpBan, OpUnban, OpProlong, OpForgive:
+	case OpForget:
+		if c.Ban.Jail == "" || len(c.Ban.Jail) > maxJailLen {
+			return fmt.Errorf("%w: jail name of %d bytes", ErrInvalid, len(c.Ban.Jail))
+		}
+		c.Ban = Ban{Jail: c.Ban.Jail}
+		return nil
+	case OpKernelUse, OpKernelDrop:
+		if c.State == "" || len(c.State) > maxJailLen {
+			return fmt.Errorf("%w: kernel state of %d bytes", ErrInvalid, len(c.State))
+		}
+		c.Ban = Ban{}
+		return nil
+	default:
 		return fmt.Errorf("%w: op %v", ErrInvalid, c.Op)
 	}
 	p, err := checkKey(c.Ban.Jail, c.Ban.Prefix)
@@ -403,7 +481,7 @@ func (d *DB) normalize(c *Change) error {
 		return err
 	}
 	c.Ban.Prefix = p
-	if c.Op == OpUnban {
+	if c.Op == OpUnban || c.Op == OpForgive {
 		c.Ban = Ban{Jail: c.Ban.Jail, Prefix: p}
 		return nil
 	}
@@ -415,7 +493,14 @@ func (d *DB) normalize(c *Change) error {
 	}
 	c.Ban.Matches = nil
 	if len(m) > 0 {
-		c.Ban.Matches = append([]string(nil), m...)
+		c.Ban.Matches = make([]string, len(m))
+		for i, s := range m {
+			if d.maxMatchLen > 0 && len(s) > d.maxMatchLen {
+				s = s[:d.maxMatchLen]
+			}
+			// A copy: the caller's string may share a large buffer.
+			c.Ban.Matches[i] = strings.Clone(s)
+		}
 	}
 	c.Ban.Count = min(max(c.Ban.Count, 0), maxCount)
 	return nil
@@ -439,11 +524,13 @@ func (d *DB) Queued() uint64 {
 	return d.queued
 }
 
-// WaitFor blocks until every change with sequence <= seq is durable
-// (committed with fsync), or ctx ends, or the store failed: then it returns
-// the commit error, since a change that could not be written must not be
-// acknowledged. A change Close committed stays acknowledged after Close; a
-// sequence never issued returns ErrClosed after Close, ErrNotQueued before.
+// WaitFor blocks until the change numbered seq, and every change before
+// it, has been committed (with fsync) or has failed, or ctx ends. It
+// returns nil when seq is durable and the commit's error when it is not: a
+// change that could not be written must not be acknowledged. A failed
+// commit does not stop the store: later changes are written when they can
+// be. A change Close committed stays acknowledged after Close; a sequence
+// never issued returns ErrClosed after Close, ErrNotQueued before.
 func (d *DB) WaitFor(ctx context.Context, seq uint64) error {
 	for {
 		d.mu.Lock()
@@ -455,11 +542,8 @@ func (d *DB) WaitFor(ctx context.Context, seq uint64) error {
 				return ErrClosed
 			}
 			return fmt.Errorf("%w: sequence %d", ErrNotQueued, seq)
-		case seq <= d.durable:
-			d.mu.Unlock()
-			return nil
-		case d.err != nil:
-			err := d.err
+		case seq <= d.settled:
+			err := d.outcomeLocked(seq)
 			d.mu.Unlock()
 			return err
 		case d.closed:
@@ -474,6 +558,30 @@ func (d *DB) WaitFor(ctx context.Context, seq uint64) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// outcomeLocked is the outcome of change seq, already done. d.mu is held.
+func (d *DB) outcomeLocked(seq uint64) error {
+	for i := len(d.failures) - 1; i >= 0; i-- {
+		f := &d.failures[i]
+		if seq > f.hi {
+			return nil
+		}
+		if seq >= f.lo {
+			return f.err
+		}
+	}
+	if seq <= d.forgotten {
+		return fmt.Errorf("store: the outcome of change %d is no longer known (over %d failed commits since)", seq, maxFailures)
+	}
+	return nil
+}
+
+// Health reports whether commits are failing, for status.
+func (d *DB) Health() Health {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.health
 }
 
 // wakeLocked wakes every WaitFor. d.mu must be held.
@@ -515,7 +623,11 @@ func (d *DB) run() {
 	}
 }
 
-// commit writes everything pending in one transaction.
+// commit writes everything pending in one transaction. A failure fails
+// that transaction's changes only: the next commit tries again with what
+// is queued then, so the store recovers by itself once writes succeed
+// (space freed, a file system remounted). The first failure is logged as
+// an error and the recovery as info; failures in between only at debug.
 func (d *DB) commit() {
 	var batch []entry
 	err := guard(func() error {
@@ -534,20 +646,23 @@ func (d *DB) commit() {
 	defer d.mu.Unlock()
 	if batch == nil {
 		// Update failed before taking anything: fail what is pending.
-		batch, d.pending = d.pending, nil
+		batch, d.pending = d.pending, d.inflight[:0]
 	}
 	for i := range batch {
 		d.unsettle(&batch[i].c, -1)
 	}
-	if err != nil {
-		d.err = fmt.Errorf("store: commit of %d changes: %w", len(batch), err)
-		d.log.Error("commit failed; the store takes no more changes", zap.Error(err))
-		d.pending = nil
-		clear(d.unsettled)
-		d.unsettledOps = 0
-	} else if len(batch) > 0 {
-		d.durable = batch[len(batch)-1].seq
-		d.committedTx = d.inflightTx
+	if len(batch) > 0 {
+		if err != nil {
+			d.failLocked(batch[0].seq, batch[len(batch)-1].seq, err)
+		} else {
+			d.committedTx = d.inflightTx
+			if d.health.Failing {
+				d.log.Info("commits succeed again", zap.Int("failed_commits", d.health.Failed),
+					zap.Duration("failing_for", time.Since(d.health.Since)))
+				d.health = Health{}
+			}
+		}
+		d.settled = batch[len(batch)-1].seq
 	}
 	clear(batch) // drop references to matches before the slice is reused
 	d.inflight = batch[:0]
@@ -555,6 +670,24 @@ func (d *DB) commit() {
 		d.inflight = nil // a bulk load's batch: let it go
 	}
 	d.wakeLocked()
+}
+
+// failLocked records that changes lo..hi were not stored. d.mu is held.
+func (d *DB) failLocked(lo, hi uint64, err error) {
+	err = fmt.Errorf("store: commit of %d changes: %w", hi-lo+1, err)
+	if !d.health.Failing {
+		d.log.Error("commit failed: the changes are refused; the store retries with the next ones", zap.Error(err))
+		d.health = Health{Failing: true, Since: time.Now()}
+	} else {
+		d.log.Debug("commit failed again", zap.Error(err))
+	}
+	d.health.Failed++
+	d.health.Err = err
+	if len(d.failures) == maxFailures {
+		d.forgotten = d.failures[0].hi
+		d.failures = append(d.failures[:0], d.failures[1:]...)
+	}
+	d.failures = append(d.failures, failure{lo: lo, hi: hi, err: err})
 }
 
 // jailBuckets caches one transaction's per-jail sub-buckets.
@@ -584,7 +717,7 @@ func (j *jailBuckets) get(jail string, create bool) (*bolt.Bucket, error) {
 func (d *DB) apply(tx *bolt.Tx, batch []entry) error {
 	bans := &jailBuckets{root: tx.Bucket(bucketBans), m: map[string]*bolt.Bucket{}}
 	hist := &jailBuckets{root: tx.Bucket(bucketHist), m: map[string]*bolt.Bucket{}}
-	if bans.root == nil || hist.root == nil {
+	if bans.root == nil || hist.root == nil || tx.Bucket(bucketKernel) == nil {
 		return fmt.Errorf("%w: root buckets missing", ErrCorrupt)
 	}
 	var kb [18]byte
@@ -592,7 +725,7 @@ func (d *DB) apply(tx *bolt.Tx, batch []entry) error {
 		e := &batch[i]
 		b := &e.c.Ban
 		switch e.c.Op {
-		case OpBan:
+		case OpBan, OpProlong:
 			k := prefixKey(kb[:0], b.Prefix)
 			bb, err := bans.get(b.Jail, true)
 			if err != nil {
@@ -617,21 +750,44 @@ func (d *DB) apply(tx *bolt.Tx, batch []entry) error {
 					h = History{}
 				}
 			}
-			if err := hb.Put(k, appendHistory(nil, nextHistory(h, b))); err != nil {
+			next := nextHistory(h, b)
+			if e.c.Op == OpProlong {
+				next = prolongHistory(h, b)
+			}
+			if err := hb.Put(k, appendHistory(nil, next)); err != nil {
 				return err
 			}
-		case OpUnban:
-			bb, err := bans.get(b.Jail, false)
-			if err != nil {
+		case OpUnban, OpForgive:
+			k := prefixKey(kb[:0], b.Prefix)
+			roots := []*jailBuckets{bans}
+			if e.c.Op == OpForgive {
+				roots = append(roots, hist)
+			}
+			for _, root := range roots {
+				bb, err := root.get(b.Jail, false)
+				if err != nil {
+					return err
+				}
+				if bb == nil {
+					continue // nothing ever banned in this jail
+				}
+				if err := bb.Delete(k); err != nil {
+					return err
+				}
+			}
+		case OpKernelUse:
+			kb := tx.Bucket(bucketKernel)
+			if kb.Get([]byte(e.c.State)) == nil {
+				v := binary.BigEndian.AppendUint64(nil, uint64(time.Now().UnixNano()))
+				if err := kb.Put([]byte(e.c.State), v); err != nil {
+					return err
+				}
+			}
+		case OpKernelDrop:
+			if err := tx.Bucket(bucketKernel).Delete([]byte(e.c.State)); err != nil {
 				return err
 			}
-			if bb == nil {
-				continue // nothing ever banned in this jail
-			}
-			if err := bb.Delete(prefixKey(kb[:0], b.Prefix)); err != nil {
-				return err
-			}
-		case opForget:
+		case OpForget:
 			for _, j := range []*jailBuckets{bans, hist} {
 				delete(j.m, b.Jail)
 				if err := j.root.DeleteBucket([]byte(b.Jail)); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
@@ -655,6 +811,17 @@ func (d *DB) apply(tx *bolt.Tx, batch []entry) error {
 func nextHistory(h History, b *Ban) History {
 	return History{
 		Count:       min(max(h.Count+1, b.Count), maxCount),
+		LastStart:   b.Start,
+		LastBanTime: b.BanTime,
+	}
+}
+
+// prolongHistory is the history of (jail, prefix) after its live ban b got
+// a new end: the same ban, so the count stays (at least b's own), and the
+// latest ban ends when b now does.
+func prolongHistory(h History, b *Ban) History {
+	return History{
+		Count:       min(max(h.Count, b.Count, 1), maxCount),
 		LastStart:   b.Start,
 		LastBanTime: b.BanTime,
 	}
@@ -720,11 +887,6 @@ func (d *DB) queueOp(ctx context.Context, c Change, n *int) error {
 		d.mu.Unlock()
 		return ErrClosed
 	}
-	if d.err != nil {
-		err := d.err
-		d.mu.Unlock()
-		return err
-	}
 	seq := d.enqueueLocked(c, n)
 	d.mu.Unlock()
 	return d.WaitFor(ctx, seq)
@@ -749,11 +911,11 @@ func (d *DB) Forget(jail string) error {
 	if jail == "" || len(jail) > maxJailLen {
 		return fmt.Errorf("%w: jail name of %d bytes", ErrInvalid, len(jail))
 	}
-	return d.queueOp(context.Background(), Change{Op: opForget, Ban: Ban{Jail: jail}}, nil)
+	return d.queueOp(context.Background(), Change{Op: OpForget, Ban: Ban{Jail: jail}}, nil)
 }
 
 // Close commits what is queued, then closes the file. It returns the
-// store's failure if a commit failed, ErrClosed if called twice.
+// last commit's failure if the store is failing, ErrClosed if called twice.
 func (d *DB) Close() error {
 	d.mu.Lock()
 	if d.closing {
@@ -772,5 +934,9 @@ func (d *DB) Close() error {
 	if cerr != nil {
 		cerr = fmt.Errorf("store: close %s: %w", d.path, cerr)
 	}
-	return errors.Join(d.err, cerr)
+	var ferr error
+	if d.health.Failing {
+		ferr = d.health.Err
+	}
+	return errors.Join(ferr, cerr)
 }

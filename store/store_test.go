@@ -651,8 +651,8 @@ func TestHistoryQueuedPurgeForget(t *testing.T) {
 	}{
 		{"purge", Change{Op: opPurge, Ban: Ban{Start: t0}}, 0, 1},
 		{"purge before anything ended", Change{Op: opPurge, Ban: Ban{Start: t0.Add(-24 * time.Hour)}}, 2, 3},
-		{"forget php", Change{Op: opForget, Ban: Ban{Jail: "php"}}, 0, 1},
-		{"forget another jail", Change{Op: opForget, Ban: Ban{Jail: "ssh"}}, 2, 2},
+		{"forget php", Change{Op: OpForget, Ban: Ban{Jail: "php"}}, 0, 1},
+		{"forget another jail", Change{Op: OpForget, Ban: Ban{Jail: "ssh"}}, 2, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
