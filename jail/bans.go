@@ -14,9 +14,12 @@ import (
 // in the Manager's expiry heap.
 type banEntry struct {
 	j     *jail
-	ban   Ban   // guarded by j.mu
-	end   int64 // unix nanoseconds of ban.End(); guarded by j.mu and banHeap.mu
-	index int   // position in banHeap.h, -1 when not in it; guarded by banHeap.mu
+	ban   Ban    // guarded by j.mu
+	end   int64  // unix nanoseconds of ban.End(); guarded by j.mu and banHeap.mu
+	index int    // position in banHeap.h, -1 when not in it; guarded by banHeap.mu
+	seq   uint64 // order of banning, for the lists fail2ban keeps in that order
+	ver   uint64 // bumped by each change (ban, prolong), so an undo knows it is still its own; guarded by j.mu
+	held  int64  // bytes of ban.Matches counted against Options.MatchBudget; guarded by j.mu
 }
 
 // banHeap orders the expiring bans of all jails by end, so one timer serves
@@ -116,52 +119,18 @@ func (b *banHeap) next() (int64, bool) {
 	return b.h[0].end, true
 }
 
-// queue appends an event for delivery once j.mu is released; j.mu is held,
-// so queue order is the order of the changes.
-func (m *Manager) queue(j *jail, kind EventKind, b Ban, cause Cause) {
-	if m.onEvent == nil {
-		return
-	}
-	j.evMu.Lock()
-	j.pending = append(j.pending, Event{Kind: kind, Jail: j.name, Ban: b, Actions: j.cfg.Actions, Cause: cause})
-	j.evMu.Unlock()
-}
-
-// deliver hands j's queued events to OnEvent; it is called with no lock
-// held. Whoever holds deliverMu delivers everything queued so far, so events
-// leave in queue order and a caller's own events are out before it returns.
-func (m *Manager) deliver(j *jail) {
-	if m.onEvent == nil {
-		return
-	}
-	j.evMu.Lock()
-	empty := len(j.pending) == 0
-	j.evMu.Unlock()
-	if empty {
-		return
-	}
-	j.deliverMu.Lock()
-	defer j.deliverMu.Unlock()
-	j.evMu.Lock()
-	batch := j.pending
-	j.pending = nil
-	j.evMu.Unlock()
-	for _, e := range batch {
-		m.onEvent(e)
-	}
-}
-
-// banLocked bans key in j from now; j.mu is held and key is not banned.
-// With bantime.increment on, the ban lasts longer for every earlier ban of
-// key the store remembers.
-func (m *Manager) banLocked(j *jail, key netip.Prefix, now time.Time, matches []string) {
+// banLocked bans key in j from now for t and returns the ban; j.mu is
+// held and key is not banned. With bantime.increment on, the ban lasts
+// longer for every earlier ban of key the store remembers. The caller sets
+// the entry's held bytes when matches count against the budget.
+func (m *Manager) banLocked(j *jail, key netip.Prefix, now time.Time, matches []string, t *txn) *banEntry {
 	banTime, count := j.cfg.BanTime, 1
 	if inc := j.cfg.Increment; inc.Enabled && m.history != nil {
 		before := m.history(j.name, key, inc.OverallJails)
 		banTime = inc.BanTime(j.cfg.BanTime, before, m.rnd)
 		count = before + 1
 	}
-	e := &banEntry{j: j, index: -1, ban: Ban{
+	e := &banEntry{j: j, index: -1, seq: m.banSeq.Add(1), ver: 1, ban: Ban{
 		Addr:    key.Addr(),
 		Prefix:  key,
 		Start:   now,
@@ -175,21 +144,30 @@ func (m *Manager) banLocked(j *jail, key netip.Prefix, now time.Time, matches []
 		e.end = now.Add(e.ban.BanTime).UnixNano()
 		m.heap.add(e)
 	}
-	m.queue(j, EventBan, e.ban, CauseCommand)
+	if t != nil {
+		t.undo = append(t.undo, undoStep{kind: undoBan, e: e, ver: e.ver})
+	}
+	m.queue(j, EventBan, e.ban, CauseCommand, t)
+	return e
 }
 
-// unbanLocked lifts ban e; j.mu is held.
-func (m *Manager) unbanLocked(j *jail, e *banEntry, cause Cause) {
+// unbanLocked lifts ban e for cause (t: the command's transaction, nil
+// for other causes); j.mu is held.
+func (m *Manager) unbanLocked(j *jail, e *banEntry, cause Cause, t *txn) {
 	delete(j.bans, e.ban.Prefix)
 	m.heap.remove(e)
-	m.queue(j, EventUnban, e.ban, cause)
+	m.releaseMatches(e)
+	if t != nil {
+		t.undo = append(t.undo, undoStep{kind: undoUnban, e: e, ver: e.ver})
+	}
+	m.queue(j, EventUnban, e.ban, cause, t)
 }
 
 // unbanAllLocked lifts every ban of j, in BanList order; j.mu is held.
-func (m *Manager) unbanAllLocked(j *jail, cause Cause) int {
+func (m *Manager) unbanAllLocked(j *jail, cause Cause, t *txn) int {
 	es := sortedBans(j)
 	for _, e := range es {
-		m.unbanLocked(j, e, cause)
+		m.unbanLocked(j, e, cause, t)
 	}
 	return len(es)
 }
@@ -217,13 +195,25 @@ func sortedBans(j *jail) []*banEntry {
 	return es
 }
 
+// bansInOrder returns j's bans in the order they were made (restored bans
+// in the order they were restored), as fail2ban's ban list keeps them.
+func bansInOrder(j *jail) []*banEntry {
+	es := make([]*banEntry, 0, len(j.bans))
+	for _, e := range j.bans {
+		es = append(es, e)
+	}
+	slices.SortFunc(es, func(a, b *banEntry) int { return cmp.Compare(a.seq, b.seq) })
+	return es
+}
+
 // Attempt records failures of addr in the jail: n = len(msgs), at least 1,
 // as fail2ban's addFailure(ticket, len(matches) or 1). It returns 0 when the
-// failures were not counted (loopback, ignoreip, ignoreself, idle jail) and
-// 1 otherwise. When the last maxretry failures lie within findtime the
-// address is banned at once, before Attempt returns (its EventBan is
-// delivered by then too). An address already banned returns 1 and changes
-// nothing.
+// failures were not counted (an address that can never be banned, ignoreip,
+// ignoreself, idle jail) and 1 otherwise. When the last maxretry failures
+// lie within findtime the address is banned at once, before Attempt
+// returns; with a Journal, once the ban is stored: if it cannot be, the
+// ban is undone and Attempt returns the journal's error. An address
+// already banned returns 1 and changes nothing.
 func (m *Manager) Attempt(name string, addr netip.Addr, msgs []string) (int, error) {
 	j, err := m.lookup(name)
 	if err != nil {
@@ -232,7 +222,7 @@ func (m *Manager) Attempt(name string, addr netip.Addr, msgs []string) (int, err
 	if addr, err = checkAddr(addr); err != nil {
 		return 0, err
 	}
-	if addr.IsLoopback() {
+	if unbannable(addr) != "" {
 		return 0, nil
 	}
 	now := m.now()
@@ -252,30 +242,46 @@ func (m *Manager) Attempt(name string, addr netip.Addr, msgs []string) (int, err
 		return 1, nil
 	}
 	j.failTotal++
-	ban, matches := m.fails.record(j, key.Addr(), ns, max(len(msgs), 1), msgs, j.cfg.MaxRetry, window(j.cfg.FindTime))
+	ban, matches, held := m.fails.record(j, key.Addr(), ns, max(len(msgs), 1), msgs, j.cfg.MaxRetry, window(j.cfg.FindTime))
 	if !ban {
 		j.mu.Unlock()
 		return 1, nil
 	}
-	m.banLocked(j, key, now, matches)
+	t := m.begin()
+	m.banLocked(j, key, now, matches, t).held = held
+	m.record(t)
 	j.mu.Unlock()
-	m.deliver(j)
+	if t == nil {
+		return 1, nil
+	}
+	if err := m.finish(t); err != nil {
+		return 0, err
+	}
 	return 1, nil
 }
 
 // BanIP bans addrs now and returns how many were newly banned. Like
-// fail2ban's banip it skips the ignore lists; unlike it, loopback is
-// refused with ErrInvalidAddress (and then nothing is banned). An address
-// already banned has its ban prolonged to now+bantime if that ends later.
+// fail2ban's banip it skips the ignore lists; unlike it, addresses that
+// must never be banned are refused with ErrInvalidAddress, naming why, and
+// then nothing is banned: loopback, unspecified, multicast, link-local,
+// broadcast, an address in the jail's ignoreip, or one of this host's
+// (read afresh for each command). An address already banned has its ban
+// prolonged to now+bantime if that ends later. With a Journal, BanIP
+// returns once the bans are stored; if they cannot be, none of them
+// stays and BanIP returns the journal's error.
 func (m *Manager) BanIP(name string, addrs []netip.Addr) (int, error) {
 	now := m.now()
 	ns := now.UnixNano()
 	n := 0
-	err := m.locked(name, func(j *jail) error {
+	t := m.begin()
+	err := m.lockedNoDeliver(name, func(j *jail) error {
 		norm, err := checkAddrs(addrs, true)
 		if err != nil {
 			return err
 		}
+		// This host's addresses as they are now: a ban of one would lock
+		// the host out, and a command is rare enough to read them afresh.
+		m.self.refresh(m.selfFn, ns, true)
 		// Refuse the whole command before banning any of it: a ban of an
 		// ignored or own address would lock out what the operator meant to
 		// keep reachable.
@@ -298,45 +304,62 @@ func (m *Manager) BanIP(name string, addrs []netip.Addr) (int, error) {
 		}
 		for _, k := range keys {
 			if e, ok := j.bans[k]; ok {
-				m.prolongLocked(e, now)
+				m.prolongLocked(e, now, t)
 				continue
 			}
-			m.banLocked(j, k, now, nil)
+			m.banLocked(j, k, now, nil, t)
 			n++
 		}
+		m.record(t)
 		return nil
 	})
+	if ferr := m.finish(t); ferr != nil && err == nil {
+		return 0, ferr
+	}
 	return n, err
 }
 
 // prolongLocked extends e to now+bantime when that ends later, keeping its
-// start, as fail2ban's BanManager.addBanTicket does; j.mu is held.
-func (m *Manager) prolongLocked(e *banEntry, now time.Time) {
+// start, as fail2ban's BanManager.addBanTicket does; the new end is an
+// EventProlong, stored and applied like a ban. j.mu is held.
+func (m *Manager) prolongLocked(e *banEntry, now time.Time, t *txn) {
 	bt := e.j.cfg.BanTime
+	oldTime, oldEnd := e.ban.BanTime, e.end
 	switch {
 	case e.ban.BanTime == Forever:
+		return
 	case bt == Forever:
 		e.ban.BanTime = Forever
 		m.heap.remove(e)
 	default:
-		if end := now.Add(bt); end.UnixNano() > e.end {
-			e.ban.BanTime = end.Sub(e.ban.Start)
-			m.heap.mu.Lock()
-			e.end = end.UnixNano()
-			m.heap.mu.Unlock()
-			m.heap.fix(e)
+		end := now.Add(bt)
+		if end.UnixNano() <= e.end {
+			return
 		}
+		e.ban.BanTime = end.Sub(e.ban.Start)
+		m.heap.mu.Lock()
+		e.end = end.UnixNano()
+		m.heap.mu.Unlock()
+		m.heap.fix(e)
 	}
+	e.ver++
+	if t != nil {
+		t.undo = append(t.undo, undoStep{kind: undoProlong, e: e, ver: e.ver, banTime: oldTime, end: oldEnd})
+	}
+	m.queue(e.j, EventProlong, e.ban, CauseCommand, t)
 }
 
 // UnbanIP lifts the bans of addrs and returns how many it lifted. Addresses
 // not banned are reported in a *NotBannedError (matching ErrNotBanned)
 // unless ifExists, fail2ban's default for unbanip without --report-absent;
-// the others are unbanned either way.
+// the others are unbanned either way. With a Journal, UnbanIP returns once
+// the unbans are stored; if they cannot be, the bans stay and UnbanIP
+// returns the journal's error.
 func (m *Manager) UnbanIP(name string, addrs []netip.Addr, ifExists bool) (int, error) {
 	n := 0
 	var missed []netip.Addr
-	err := m.locked(name, func(j *jail) error {
+	t := m.begin()
+	err := m.lockedNoDeliver(name, func(j *jail) error {
 		norm, err := checkAddrs(addrs, false)
 		if err != nil {
 			return err
@@ -344,63 +367,81 @@ func (m *Manager) UnbanIP(name string, addrs []netip.Addr, ifExists bool) (int, 
 		now := m.now().UnixNano()
 		for _, a := range norm {
 			if e := m.findLocked(j, a, now); e != nil {
-				m.unbanLocked(j, e, CauseCommand)
+				m.unbanLocked(j, e, CauseCommand, t)
 				n++
 			} else if !ifExists {
 				missed = append(missed, a)
 			}
 		}
+		m.record(t)
 		return nil
 	})
+	if ferr := m.finish(t); ferr != nil && err == nil {
+		return 0, ferr
+	}
 	if err == nil && len(missed) > 0 {
 		err = &NotBannedError{Addrs: missed}
 	}
 	return n, err
 }
 
-// UnbanAll lifts every ban of the jail and returns how many.
+// UnbanAll lifts every ban of the jail and forgets its ban history, as
+// fail2ban's flush does, and returns how many bans it lifted.
 func (m *Manager) UnbanAll(name string) (int, error) {
 	n := 0
-	err := m.locked(name, func(j *jail) error {
-		n = m.unbanAllLocked(j, CauseCommand)
+	t := m.begin()
+	err := m.lockedNoDeliver(name, func(j *jail) error {
+		m.queue(j, EventForget, Ban{}, CauseCommand, t)
+		n = m.unbanAllLocked(j, CauseCommand, t)
+		m.record(t)
 		return nil
 	})
+	if ferr := m.finish(t); ferr != nil && err == nil {
+		return 0, ferr
+	}
 	return n, err
 }
 
 // UnbanEverywhere is fail2ban's `unban IP...`: it lifts the bans of addrs in
 // every jail, ignoring addresses not banned; with addrs nil it is
-// `unban --all` and lifts every ban. It returns how many bans it lifted.
-// Invalid addresses are skipped, as they cannot be banned.
-func (m *Manager) UnbanEverywhere(addrs []netip.Addr) int {
-	total := 0
-	for _, j := range m.snapshot() {
-		total += m.unbanSome(j, addrs)
+// `unban --all`, which lifts every ban and forgets every jail's ban
+// history. It returns how many bans it lifted. Invalid addresses are
+// skipped, as they cannot be banned. All jails change together: with a
+// Journal, if the changes cannot be stored, none stays.
+func (m *Manager) UnbanEverywhere(addrs []netip.Addr) (int, error) {
+	js := m.snapshot()
+	// Locked together, in name order (every holder of several jail locks
+	// takes them so), so the command is stored as one change.
+	slices.SortFunc(js, func(a, b *jail) int { return cmp.Compare(a.name, b.name) })
+	for _, j := range js {
+		j.mu.Lock()
 	}
-	return total
-}
-
-// unbanSome lifts those of addrs banned in j, or all its bans when addrs
-// is nil.
-func (m *Manager) unbanSome(j *jail, addrs []netip.Addr) int {
-	n := 0
-	j.mu.Lock()
-	switch {
-	case j.removed:
-	case addrs == nil:
-		n = m.unbanAllLocked(j, CauseCommand)
-	default:
-		now := m.now().UnixNano()
-		for _, a := range addrs {
-			if e := m.findLocked(j, a.Unmap(), now); e != nil {
-				m.unbanLocked(j, e, CauseCommand)
-				n++
+	t := m.begin()
+	total := 0
+	now := m.now().UnixNano()
+	for _, j := range js {
+		switch {
+		case j.removed:
+		case addrs == nil:
+			m.queue(j, EventForget, Ban{}, CauseCommand, t)
+			total += m.unbanAllLocked(j, CauseCommand, t)
+		default:
+			for _, a := range addrs {
+				if e := m.findLocked(j, a.Unmap(), now); e != nil {
+					m.unbanLocked(j, e, CauseCommand, t)
+					total++
+				}
 			}
 		}
 	}
-	j.mu.Unlock()
-	m.deliver(j)
-	return n
+	m.record(t)
+	for _, j := range js {
+		j.mu.Unlock()
+	}
+	if err := m.finish(t); err != nil {
+		return 0, err
+	}
+	return total, nil
 }
 
 // IsBanned reports whether addr is banned in the jail.
@@ -448,13 +489,29 @@ func (m *Manager) BanList(name string) ([]Ban, error) {
 	return out, err
 }
 
+// Banned returns the jail's live bans in the order they were made, as
+// fail2ban's ban list keeps them (`get JAIL banned`, `banned`, status): a
+// prolonged ban keeps its place.
+func (m *Manager) Banned(name string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	err := m.locked(name, func(j *jail) error {
+		es := bansInOrder(j)
+		out = make([]netip.Prefix, len(es))
+		for i, e := range es {
+			out[i] = e.ban.Prefix
+		}
+		return nil
+	})
+	return out, err
+}
+
 // Status is a jail's counters, as fail2ban's `status JAIL` reports them.
 type Status struct {
 	CurrentlyFailed int            // addresses with failures being tracked
 	TotalFailed     int            // failures counted since the jail was added (one per Attempt)
 	CurrentlyBanned int            // live bans
-	TotalBanned     int            // bans since the jail was added
-	Banned          []netip.Prefix // live bans, ordered like BanList
+	TotalBanned     int            // bans since the jail was added, restored ones included (as fail2ban counts them)
+	Banned          []netip.Prefix // live bans, in the order they were made (Banned)
 }
 
 // Status returns the jail's counters; failures older than findtime are
@@ -463,7 +520,7 @@ func (m *Manager) Status(name string) (Status, error) {
 	m.sweepFailures(m.now())
 	var st Status
 	err := m.locked(name, func(j *jail) error {
-		es := sortedBans(j)
+		es := bansInOrder(j)
 		st.Banned = make([]netip.Prefix, len(es))
 		for i, e := range es {
 			st.Banned[i] = e.ban.Prefix
@@ -479,15 +536,18 @@ func (m *Manager) Status(name string) (Status, error) {
 	return st, err
 }
 
-// checkAddrs normalises addrs with checkAddr, refusing loopback too when
-// noLoopback; callers check the jail first, as fail2ban looks it up first.
-// It copies addrs only when one needs unmapping; the result is read-only.
-func checkAddrs(addrs []netip.Addr, noLoopback bool) ([]netip.Addr, error) {
+// checkAddrs normalises addrs with checkAddr, refusing with ban the
+// addresses that can never be banned (loopback, unspecified, multicast,
+// ...); callers check the jail first, as fail2ban looks it up first. It
+// copies addrs only when one needs unmapping; the result is read-only.
+func checkAddrs(addrs []netip.Addr, ban bool) ([]netip.Addr, error) {
 	norm := addrs
 	for i, a := range addrs {
 		u, err := checkAddr(a)
-		if err == nil && noLoopback && u.IsLoopback() {
-			err = fmtInvalid("loopback", u)
+		if err == nil && ban {
+			if why := unbannable(u); why != "" {
+				err = fmtInvalid(why+", never banned:", u)
+			}
 		}
 		if err != nil {
 			return nil, err
@@ -558,7 +618,7 @@ func (m *Manager) Restore(name string, bans []Ban) (int, error) {
 		}
 		for _, b := range bans {
 			addr := b.Prefix.Addr()
-			if !b.Prefix.IsValid() || addr.IsLoopback() || m.ignoredLocked(j, addr, ns) || m.isSelf(addr, ns) {
+			if !b.Prefix.IsValid() || unbannable(addr) != "" || m.ignoredLocked(j, addr, ns) || m.isSelf(addr, ns) {
 				continue
 			}
 			if b.BanTime != Forever && !b.Start.Add(b.BanTime).After(now) {
@@ -568,13 +628,17 @@ func (m *Manager) Restore(name string, bans []Ban) (int, error) {
 				continue
 			}
 			b.Addr = addr
-			e := &banEntry{j: j, index: -1, ban: b}
+			e := &banEntry{j: j, index: -1, seq: m.banSeq.Add(1), ver: 1, ban: b}
+			m.holdMatches(e)
 			j.bans[b.Prefix] = e
+			// fail2ban counts a restored ban in "Total banned": it goes
+			// through the same addBanTicket as a new one.
+			j.banTotal++
 			if b.BanTime != Forever {
 				e.end = b.Start.Add(b.BanTime).UnixNano()
 				m.heap.add(e)
 			}
-			m.queue(j, EventBan, e.ban, CauseRestored)
+			m.queue(j, EventBan, e.ban, CauseRestored, nil)
 			n++
 		}
 		return nil

@@ -33,22 +33,25 @@ type failEntry struct {
 	matches [maxMatches]string // ring of the last failure messages
 	mhead   int
 	mn      int
+	mbytes  int64 // bytes of matches, counted in the match budget
 }
 
 // failTable holds the failure entries of all jails, so one cap and one LRU
 // order bound memory however the addresses spread over jails.
 type failTable struct {
-	mu   sync.Mutex // guards the fields below and every jail's nfailed
-	m    map[failKey]*failEntry
-	root failEntry // sentinel of the circular LRU list
-	max  int
+	mu     sync.Mutex // guards the fields below and every jail's nfailed
+	m      map[failKey]*failEntry
+	root   failEntry // sentinel of the circular LRU list
+	max    int
+	budget *matchBudget // the Manager's; safe for concurrent use
 }
 
-func (t *failTable) init(max int) {
+func (t *failTable) init(max int, budget *matchBudget) {
 	t.m = make(map[failKey]*failEntry)
 	t.root.next = &t.root
 	t.root.prev = &t.root
 	t.max = max
+	t.budget = budget
 }
 
 func (t *failTable) unlink(e *failEntry) {
@@ -64,19 +67,23 @@ func (t *failTable) pushFront(e *failEntry) {
 	t.root.next = e
 }
 
-// remove drops e from the table; t.mu must be held.
+// remove drops e from the table and gives its messages back to the
+// budget; t.mu must be held.
 func (t *failTable) remove(e *failEntry) {
 	delete(t.m, e.key)
 	t.unlink(e)
 	e.key.j.nfailed--
+	t.budget.free(e.mbytes)
+	e.mbytes = 0
 }
 
 // record notes count failures (with their messages) of addr in j at now and
 // reports whether the last maxRetry failures all lie within findTime. When
 // they do, the entry is dropped (the address is about to be banned, as
-// fail2ban's FailManager.toBan does) and its messages are returned. The
+// fail2ban's FailManager.toBan does) and its messages are returned with
+// their bytes, still counted in the budget: the ban holds them now. The
 // caller holds j.mu, which keeps maxRetry and findTime stable.
-func (t *failTable) record(j *jail, addr netip.Addr, now int64, count int, msgs []string, maxRetry int, findTime int64) (bool, []string) {
+func (t *failTable) record(j *jail, addr netip.Addr, now int64, count int, msgs []string, maxRetry int, findTime int64) (bool, []string, int64) {
 	key := failKey{j, addr}
 	t.mu.Lock()
 	e := t.m[key]
@@ -115,17 +122,31 @@ func (t *failTable) record(j *jail, addr netip.Addr, now int64, count int, msgs 
 	for range min(count, maxRetry) {
 		e.push(now, maxRetry)
 	}
+	// Only the last maxMatches messages can stay: skip the others before
+	// copying any of them.
+	if len(msgs) > maxMatches {
+		msgs = msgs[len(msgs)-maxMatches:]
+	}
 	for _, m := range msgs {
-		e.matches[(e.mhead+e.mn)%maxMatches] = m
+		kept, ok := t.budget.keep(m)
+		if !ok {
+			continue // the budget is spent: counted, not kept
+		}
 		if e.mn < maxMatches {
+			e.matches[(e.mhead+e.mn)%maxMatches] = kept
 			e.mn++
 		} else {
+			old := e.matches[e.mhead]
+			t.budget.free(int64(len(old)))
+			e.mbytes -= int64(len(old))
+			e.matches[e.mhead] = kept
 			e.mhead = (e.mhead + 1) % maxMatches
 		}
+		e.mbytes += int64(len(kept))
 	}
 	if e.n < maxRetry || now-e.times[e.head] >= findTime {
 		t.mu.Unlock()
-		return false, nil
+		return false, nil, 0
 	}
 	var matches []string
 	if e.mn > 0 {
@@ -134,9 +155,11 @@ func (t *failTable) record(j *jail, addr netip.Addr, now int64, count int, msgs 
 			matches[i] = e.matches[(e.mhead+i)%maxMatches]
 		}
 	}
+	held := e.mbytes
+	e.mbytes = 0 // moved to the ban, not freed
 	t.remove(e)
 	t.mu.Unlock()
-	return true, matches
+	return true, matches, held
 }
 
 // push appends a failure time, growing the ring (doubling, up to limit)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,17 +79,28 @@ type EventKind int
 
 // Event kinds.
 const (
-	EventBan EventKind = iota + 1
-	EventUnban
+	EventBan   EventKind = iota + 1
+	EventUnban           // Ban is the ban lifted
+	// EventProlong: a live ban got a later end (banip of a banned
+	// address); Ban is the ban with its new BanTime. Actions apply it as
+	// a ban, the store as the same ban's new end.
+	EventProlong
+	// EventForget: a command forgot the jail's ban history (unban --all),
+	// before its unbans. Only a Journal sees it; OnEvent never does.
+	EventForget
 )
 
-// String returns "ban" or "unban".
+// String returns "ban", "unban", "prolong" or "forget".
 func (k EventKind) String() string {
 	switch k {
 	case EventBan:
 		return "ban"
 	case EventUnban:
 		return "unban"
+	case EventProlong:
+		return "prolong"
+	case EventForget:
+		return "forget"
 	}
 	return fmt.Sprintf("EventKind(%d)", int(k))
 }
@@ -175,6 +187,15 @@ type Options struct {
 	// Rand returns a number in [0, 1) for bantime.rndtime; default
 	// math/rand/v2.Float64.
 	Rand func() float64
+	// Journal, when set, stores what commands change before they take
+	// effect outside the jails (see Journal and the package doc).
+	Journal Journal
+	// MaxMatchLen cuts each failure message kept (default
+	// DefaultMaxMatchLen); MatchBudget bounds the bytes of messages kept
+	// in all (default DefaultMatchBudget, negative: none), beyond which
+	// failures are still counted but their messages not kept.
+	MaxMatchLen int
+	MatchBudget int64
 }
 
 // Manager holds the jails. All methods are safe for concurrent use.
@@ -184,13 +205,16 @@ type Manager struct {
 	selfFn  func() []netip.Addr
 	history func(jail string, prefix netip.Prefix, overall bool) int
 	rnd     func() float64
+	journal Journal
 
 	mu    sync.RWMutex // guards jails; taken before any jail.mu
 	jails map[string]*jail
 
-	fails failTable
-	heap  banHeap
-	self  selfCache
+	fails   failTable
+	heap    banHeap
+	self    selfCache
+	matches matchBudget
+	banSeq  atomic.Uint64 // numbers bans in the order they are made
 }
 
 // jail is one jail's state.
@@ -212,7 +236,7 @@ type jail struct {
 	nfailed  int          // tracked failure entries; guarded by failTable.mu
 
 	evMu    sync.Mutex // guards pending; taken after mu
-	pending []Event
+	pending []pendingEvent
 
 	deliverMu sync.Mutex // held while delivering, so batches go out in order
 }
@@ -225,6 +249,7 @@ func NewManager(opts Options) *Manager {
 		selfFn:  opts.SelfAddrs,
 		history: opts.History,
 		rnd:     opts.Rand,
+		journal: opts.Journal,
 		jails:   make(map[string]*jail),
 	}
 	if m.now == nil {
@@ -240,7 +265,15 @@ func NewManager(opts Options) *Manager {
 	if max <= 0 {
 		max = DefaultMaxFailures
 	}
-	m.fails.init(max)
+	m.matches.maxLen = opts.MaxMatchLen
+	if m.matches.maxLen <= 0 {
+		m.matches.maxLen = DefaultMaxMatchLen
+	}
+	m.matches.limit = opts.MatchBudget
+	if m.matches.limit == 0 {
+		m.matches.limit = DefaultMatchBudget
+	}
+	m.fails.init(max, &m.matches)
 	m.heap.init()
 	return m
 }
@@ -262,10 +295,17 @@ func interfaceAddrs() []netip.Addr {
 	return out
 }
 
-// validName refuses names the protocol reserves.
+// MaxNameLen is the longest jail name: the ban store keys jails by name.
+const MaxNameLen = 255
+
+// validName refuses names the protocol reserves, and names too long to
+// store (a ban in a jail that cannot be stored would be lost on a crash).
 func validName(name string) error {
 	if name == "" || name == "--all" {
 		return invalidValue("jail name", fmt.Sprintf("%q", name))
+	}
+	if len(name) > MaxNameLen {
+		return fmt.Errorf("%w: jail name of %d bytes: at most %d", ErrInvalidValue, len(name), MaxNameLen)
 	}
 	return nil
 }
@@ -375,11 +415,26 @@ func (m *Manager) keyLocked(j *jail, addr netip.Addr, now int64) netip.Prefix {
 	return p
 }
 
+// checkFindTime accepts whole seconds from 1 up, or Forever.
 func checkFindTime(d time.Duration) error {
-	if d <= 0 && d != Forever {
-		return invalidValue("findtime", d)
+	return checkSeconds("findtime", d)
+}
+
+// checkSeconds refuses a findtime or bantime that is not a whole number of
+// seconds from 1 up, or Forever (-1). fail2ban keeps whole seconds (its
+// int()), so 0.4 would read back as 0; and a time of 0 or below, other
+// than -1, would ban for nothing or never forget.
+func checkSeconds(what string, d time.Duration) error {
+	if d == Forever || d >= time.Second && d%time.Second == 0 {
+		return nil
 	}
-	return nil
+	return fmt.Errorf("%w: %s %s: want whole seconds from 1 up, or -1 for %s", ErrInvalidValue, what, SecondsText(d),
+		map[string]string{"findtime": "never forgetting failures", "bantime": "a ban that never ends"}[what])
+}
+
+// SecondsText writes d as fail2ban's seconds: 600, -60, 0.4.
+func SecondsText(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64)
 }
 
 // window is findtime in nanoseconds for comparisons: Forever (fail2ban's
@@ -392,11 +447,9 @@ func window(d time.Duration) int64 {
 	return int64(d)
 }
 
+// checkBanTime accepts whole seconds from 1 up, or Forever.
 func checkBanTime(d time.Duration) error {
-	if d <= 0 && d != Forever {
-		return invalidValue("bantime", d)
-	}
-	return nil
+	return checkSeconds("bantime", d)
 }
 
 // lookup returns the named jail.
@@ -428,6 +481,21 @@ func (m *Manager) locked(name string, f func(j *jail) error) error {
 	return err
 }
 
+// lockedNoDeliver is locked without the delivery: the caller's
+// transaction delivers when it finishes.
+func (m *Manager) lockedNoDeliver(name string, f func(j *jail) error) error {
+	j, err := m.lookup(name)
+	if err != nil {
+		return err
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.removed {
+		return unknownJail(name)
+	}
+	return f(j)
+}
+
 // Start marks the jail started and wakes it from idle, as fail2ban's
 // startJail does.
 func (m *Manager) Start(name string) error {
@@ -457,7 +525,7 @@ func (m *Manager) Stop(name string) error {
 	}
 	j.mu.Lock()
 	j.removed = true
-	m.unbanAllLocked(j, CauseJailStopped)
+	m.unbanAllLocked(j, CauseJailStopped, nil)
 	m.fails.dropJail(j)
 	j.mu.Unlock()
 	m.deliver(j)

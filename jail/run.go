@@ -28,7 +28,8 @@ func (m *Manager) Expire() int {
 				m.heap.add(e) // prolonged meanwhile
 			default:
 				delete(j.bans, e.ban.Prefix)
-				m.queue(j, EventUnban, e.ban, CauseExpired)
+				m.releaseMatches(e)
+				m.queue(j, EventUnban, e.ban, CauseExpired, nil)
 				n++
 			}
 		}

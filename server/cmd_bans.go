@@ -50,14 +50,15 @@ func (s *Server) cmdUnbanIP(c *call) (result, error) {
 // cmdUnban is `unban --all | IP...`: in every jail.
 func (s *Server) cmdUnban(c *call) (result, error) {
 	a := c.args
-	if len(a) == 2 && a[1] == "--all" {
-		return ok(int64(s.o.Jails.UnbanEverywhere(nil)))
+	var addrs []netip.Addr // nil: --all
+	if len(a) != 2 || a[1] != "--all" {
+		var err error
+		if addrs, err = parseAddrs(a[1:]); err != nil {
+			return result{}, err
+		}
 	}
-	addrs, err := parseAddrs(a[1:])
-	if err != nil {
-		return result{}, err
-	}
-	return ok(int64(s.o.Jails.UnbanEverywhere(addrs)))
+	n, err := s.o.Jails.UnbanEverywhere(addrs)
+	return result{value: int64(n)}, err
 }
 
 // cmdBanned answers `banned [IP...]`: with no addresses, every jail's list
@@ -67,15 +68,11 @@ func (s *Server) cmdBanned(c *call) (result, error) {
 	if len(ips) == 0 {
 		var out []any
 		for _, name := range s.o.Jails.Jails() {
-			bans, err := s.o.Jails.BanList(name)
+			bans, err := s.o.Jails.Banned(name)
 			if err != nil {
 				continue // stopped meanwhile
 			}
-			l := make([]any, len(bans))
-			for i, b := range bans {
-				l[i] = banText(b.Prefix)
-			}
-			out = append(out, protocol.Dict{{Key: name, Value: l}})
+			out = append(out, protocol.Dict{{Key: name, Value: prefixList(bans)}})
 		}
 		if out == nil {
 			out = []any{}
@@ -98,20 +95,16 @@ func (s *Server) cmdBanned(c *call) (result, error) {
 	return ok(out)
 }
 
-// cmdGetBanned is `get JAIL banned [IP...]`: the jail's bans, or for each
-// IP 1 when it is banned, else 0.
+// cmdGetBanned is `get JAIL banned [IP...]`: the jail's bans in the order
+// they were made, or for each IP 1 when it is banned, else 0.
 func (s *Server) cmdGetBanned(c *call) (result, error) {
 	j, name, args := s.o.Jails, c.args[1], c.args[3:]
 	if len(args) == 0 {
-		bans, err := j.BanList(name)
+		bans, err := j.Banned(name)
 		if err != nil {
 			return result{}, err
 		}
-		l := make([]any, len(bans))
-		for i, b := range bans {
-			l[i] = banText(b.Prefix)
-		}
-		return ok(l)
+		return ok(prefixList(bans))
 	}
 	out := make([]any, 0, len(args))
 	for _, v := range args {

@@ -33,13 +33,21 @@ func (s *Server) cmdEcho(c *call) (result, error) {
 	return ok(out)
 }
 
-// cmdStatus is fail2ban's `status`: the number of jails and their names.
+// cmdStatus is fail2ban's `status`: the number of jails and their names,
+// and while the ban store fails, a line saying so (only then, so the
+// output keeps fail2ban's shape while all is well).
 func (s *Server) cmdStatus(*call) (result, error) {
 	names := s.o.Jails.Jails()
-	return ok([]any{
+	out := []any{
 		protocol.Tuple{"Number of jail", int64(len(names))},
 		protocol.Tuple{"Jail list", strings.Join(names, ", ")},
-	})
+	}
+	if s.o.StoreHealth != nil {
+		if h := s.o.StoreHealth(); h != "" {
+			out = append(out, protocol.Tuple{"Ban store", h})
+		}
+	}
+	return ok(out)
 }
 
 // cmdStopServer stops the daemon once the reply is written.

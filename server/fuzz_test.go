@@ -53,10 +53,11 @@ type eventCount struct {
 func (c *eventCount) add(ev jail.Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if ev.Kind == jail.EventUnban {
+	switch ev.Kind {
+	case jail.EventUnban:
 		c.unbans++
 		c.perJailBanned[ev.Jail]--
-	} else {
+	case jail.EventBan:
 		c.bans++
 		c.perJailBanned[ev.Jail]++
 	}

@@ -46,9 +46,10 @@ type Options struct {
 	IdleTimeout time.Duration
 	// Stop is called once, after the reply to a `stop` command is written.
 	Stop func()
-	// Store, when set, makes bans durable: a command that changed bans is
-	// answered only once its changes are on disk.
-	Store Durable
+	// StoreHealth, when set, says what is wrong with the ban store ("" when
+	// nothing): `status` shows it while it lasts. (Commands that change
+	// bans wait for the store through the jails' Journal.)
+	StoreHealth func() string
 	// DB is what get/set dbfile, dbpurgeage and dbmaxmatches show and
 	// change; nil when there is no ban store.
 	DB *DBSettings
@@ -61,13 +62,6 @@ type Options struct {
 	Access []Rule
 	// Limits bound what clients can cost; zero fields take defaults.
 	Limits Limits
-}
-
-// Durable is the ban store as the server needs it: a sequence number of
-// the changes queued so far, and a wait until a given one is on disk.
-type Durable interface {
-	Queued() uint64
-	WaitFor(ctx context.Context, seq uint64) error
 }
 
 // Server serves fail2ban's protocol.
@@ -240,23 +234,7 @@ func (s *Server) handle(ctx context.Context, cs *conn, dst, msg []byte) (out []b
 		out, _ = protocol.AppendReply(dst, proto, 1, toException(err))
 		return out, false
 	}
-	var queued uint64
-	if s.o.Store != nil {
-		queued = s.o.Store.Queued()
-	}
 	res, err := s.run(&req, items)
-	if s.o.Store != nil {
-		// The command queued ban changes (or another did meanwhile): the
-		// reply acknowledges them, so it waits until they are on disk. A
-		// failed write is reported instead of the result: nothing
-		// acknowledged may be lost.
-		if now := s.o.Store.Queued(); now != queued {
-			if werr := s.o.Store.WaitFor(ctx, now); werr != nil {
-				s.o.Log.Error("ban store", zap.Error(werr))
-				res, err = result{}, &protocol.Exception{Class: protocol.ClassException, Args: []any{"ban store: " + werr.Error()}}
-			}
-		}
-	}
 	if err != nil {
 		out, err = protocol.AppendReply(dst, proto, 1, toException(err))
 	} else {

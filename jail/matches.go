@@ -1,0 +1,86 @@
+package jail
+
+import (
+	"strings"
+	"sync/atomic"
+)
+
+// Bounds on the failure messages (matches) the jails keep, so that a
+// client allowed only to report attempts cannot grow the daemon's memory
+// by sending long messages: fail2ban keeps matched log lines, which are
+// short.
+const (
+	// DefaultMaxMatchLen is the default of Options.MaxMatchLen: each kept
+	// message is cut to this many bytes.
+	DefaultMaxMatchLen = 1024
+	// DefaultMatchBudget is the default of Options.MatchBudget: the bytes
+	// of messages kept in all (tracked failures and live bans together).
+	DefaultMatchBudget = 32 << 20
+)
+
+// matchBudget counts the bytes of kept messages against the budget.
+type matchBudget struct {
+	maxLen int
+	limit  int64 // negative: no limit
+	held   atomic.Int64
+}
+
+// keep returns msg as a message to hold, cut to maxLen bytes and copied (a
+// request's words share its whole buffer, which must not stay alive for a
+// few bytes of it), and counts it; ok is false, and nothing is kept, when
+// the budget is spent.
+func (b *matchBudget) keep(msg string) (kept string, ok bool) {
+	if len(msg) > b.maxLen {
+		msg = msg[:b.maxLen]
+	}
+	n := int64(len(msg))
+	if b.limit >= 0 && b.held.Add(n) > b.limit {
+		b.held.Add(-n)
+		return "", false
+	}
+	if b.limit < 0 {
+		b.held.Add(n)
+	}
+	return strings.Clone(msg), true
+}
+
+// free gives n bytes back.
+func (b *matchBudget) free(n int64) {
+	if n != 0 {
+		b.held.Add(-n)
+	}
+}
+
+// holdMatches counts e's messages (a restored ban's, or one put back),
+// dropping them if the budget is spent; j.mu is held.
+func (m *Manager) holdMatches(e *banEntry) {
+	var n int64
+	for _, s := range e.ban.Matches {
+		n += int64(len(s))
+	}
+	if n == 0 {
+		e.held = 0
+		return
+	}
+	b := &m.matches
+	if b.limit >= 0 && b.held.Add(n) > b.limit {
+		b.held.Add(-n)
+		e.ban.Matches = nil
+		e.held = 0
+		return
+	}
+	if b.limit < 0 {
+		b.held.Add(n)
+	}
+	e.held = n
+}
+
+// releaseMatches gives e's messages back to the budget when the ban ends;
+// j.mu is held.
+func (m *Manager) releaseMatches(e *banEntry) {
+	m.matches.free(e.held)
+	e.held = 0
+}
+
+// MatchBytes returns the bytes of failure messages the jails hold now.
+func (m *Manager) MatchBytes() int64 { return m.matches.held.Load() }

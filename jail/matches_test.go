@@ -1,0 +1,73 @@
+package jail
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMatchBounds: messages are cut to MaxMatchLen, at most ten are kept
+// per address, and past MatchBudget bytes none are kept; failures are
+// counted all the same, and the bytes come back as bans end.
+func TestMatchBounds(t *testing.T) {
+	f := newFixture(t, Options{MaxMatchLen: 100, MatchBudget: 10_000})
+	f.add(t, Config{Name: "j", MaxRetry: 3, BanTime: time.Minute})
+	long := strings.Repeat("x", 60<<10)
+	// 200 addresses, two failures each with a 60 KB message: 200 × 2 × 100
+	// bytes would be 40,000, the budget holds 10,000.
+	for i := range 200 {
+		a := netip.AddrFrom4([4]byte{192, 0, 2, byte(i)})
+		for range 2 {
+			if n, err := f.m.Attempt("j", a, []string{long}); n != 1 || err != nil {
+				t.Fatalf("Attempt = %d, %v", n, err)
+			}
+		}
+	}
+	if got := f.m.MatchBytes(); got > 10_000 || got < 9_900 {
+		t.Fatalf("MatchBytes = %d, want the budget filled, no more", got)
+	}
+	if st, _ := f.m.Status("j"); st.TotalFailed != 400 {
+		t.Fatalf("TotalFailed = %d: failures beyond the budget must still count", st.TotalFailed)
+	}
+	// Ban ten of them: their matches move to the ban, each cut to 100.
+	for i := range 10 {
+		f.m.Attempt("j", netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}), []string{"third"})
+	}
+	bans, _ := f.m.BanList("j")
+	if len(bans) != 10 {
+		t.Fatalf("%d bans", len(bans))
+	}
+	for _, b := range bans {
+		for _, m := range b.Matches {
+			if len(m) > 100 {
+				t.Fatalf("a match of %d bytes kept", len(m))
+			}
+		}
+	}
+	// Bans end, failures age out: every byte is given back.
+	f.clk.Advance(time.Hour)
+	f.m.Expire()
+	if got := f.m.MatchBytes(); got != 0 {
+		t.Fatalf("MatchBytes after every ban ended and failure aged out = %d", got)
+	}
+}
+
+// TestRestoredCountsInTotal: restored bans count in "Total banned", as
+// fail2ban's do (they go through its addBanTicket); before, a restart
+// showed Currently banned 1, Total banned 0.
+func TestRestoredCountsInTotal(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.add(t, Config{Name: "j", BanTime: time.Hour})
+	var bans []Ban
+	for i := range 3 {
+		bans = append(bans, Ban{Prefix: netip.MustParsePrefix(fmt.Sprintf("192.0.2.%d/32", i+1)), Start: epoch, BanTime: time.Hour})
+	}
+	if n, err := f.m.Restore("j", bans); n != 3 || err != nil {
+		t.Fatalf("Restore = %d, %v", n, err)
+	}
+	if st, _ := f.m.Status("j"); st.CurrentlyBanned != 3 || st.TotalBanned != 3 {
+		t.Fatalf("status after restore: %+v, want 3 current and 3 total", st)
+	}
+}
