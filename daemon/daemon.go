@@ -76,16 +76,19 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	queue := actions.NewQueue(reg, log.Named("actions"))
-	var history func(string, netip.Prefix, bool) int
+	var (
+		history func(string, netip.Prefix, bool) int
+		journal jail.Journal
+	)
 	if bans != nil {
-		history = bans.history
+		history, journal = bans.history, bans
 	}
 	jails := jail.NewManager(jail.Options{
 		MaxFailures: cfg.Limits.MaxFailures,
 		SelfAddrs:   selfAddrs(cfg.Kernel.NetNS, log),
 		History:     history,
+		Journal:     journal,
 		OnEvent: func(ev jail.Event) {
-			bans.record(ev)
 			if len(ev.Actions) == 0 {
 				return
 			}
@@ -173,8 +176,8 @@ func Run(ctx context.Context, o Options) error {
 		},
 	}
 	if bans != nil {
-		srvOpts.Store = bans.db
 		srvOpts.DB = bans.set
+		srvOpts.StoreHealth = bans.health
 	}
 	srv := server.New(srvOpts)
 	log.Info("banserver started", zap.String("socket", cfg.Socket.Path), zap.Strings("jails", jails.Jails()),

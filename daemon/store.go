@@ -28,34 +28,60 @@ func openStore(path string, purgeAge time.Duration, maxMatches int, log *zap.Log
 	if path == "none" {
 		return nil, nil
 	}
-	db, err := store.Open(path, store.Options{MaxMatches: maxMatches, Log: log})
+	db, err := store.Open(path, store.Options{MaxMatches: maxMatches, MaxMatchLen: jail.DefaultMaxMatchLen, Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("daemon: ban store: %w", err)
 	}
 	return &banStore{db: db, set: server.NewDBSettings(path, purgeAge, maxMatches), log: log}, nil
 }
 
-// record queues a jail event for the store; the server waits for it to be
-// on disk before it answers the command that caused it. Restored bans are
-// stored already, expiries need no write (a stored ban that has ended is no
-// longer live), and a stopped jail's bans stay stored so they come back
-// when it starts again, as fail2ban's do.
-func (b *banStore) record(ev jail.Event) {
-	if b == nil || ev.Cause != jail.CauseCommand {
-		return
+// Record is jail.Journal's: it queues the events of one command as one
+// group of store changes, so they are stored together or not at all. It is
+// called under the jails' locks and only queues.
+func (b *banStore) Record(evs []jail.Event) uint64 {
+	changes := make([]store.Change, 0, len(evs))
+	for _, ev := range evs {
+		sb := store.Ban{Jail: ev.Jail, Prefix: ev.Ban.Prefix}
+		switch ev.Kind {
+		case jail.EventBan, jail.EventProlong:
+			matches := ev.Ban.Matches
+			if max := b.set.MaxMatches(); len(matches) > max {
+				matches = matches[len(matches)-max:]
+			}
+			sb.Start, sb.BanTime, sb.Count, sb.Matches = ev.Ban.Start, ev.Ban.BanTime, ev.Ban.Count, matches
+			op := store.OpBan
+			if ev.Kind == jail.EventProlong {
+				op = store.OpProlong
+			}
+			changes = append(changes, store.Change{Op: op, Ban: sb})
+		case jail.EventUnban:
+			// A command's unban forgives, as fail2ban's delBan: the
+			// address's next ban in this jail is a first one again.
+			changes = append(changes, store.Change{Op: store.OpForgive, Ban: sb})
+		case jail.EventForget:
+			changes = append(changes, store.Change{Op: store.OpForget, Ban: store.Ban{Jail: ev.Jail}})
+		}
 	}
-	if ev.Kind == jail.EventUnban {
-		b.db.Put(store.Change{Op: store.OpUnban, Ban: store.Ban{Jail: ev.Jail, Prefix: ev.Ban.Prefix}})
-		return
+	return b.db.PutAll(changes)
+}
+
+// Wait is jail.Journal's: it returns once the group is on disk (fsync),
+// or why it is not.
+func (b *banStore) Wait(seq uint64) error {
+	if err := b.db.WaitFor(context.Background(), seq); err != nil {
+		return fmt.Errorf("ban store: %w", err)
 	}
-	matches := ev.Ban.Matches
-	if max := b.set.MaxMatches(); len(matches) > max {
-		matches = matches[len(matches)-max:]
+	return nil
+}
+
+// health is the store's line in `status` while commits fail, or "".
+func (b *banStore) health() string {
+	h := b.db.Health()
+	if !h.Failing {
+		return ""
 	}
-	b.db.Put(store.Change{Op: store.OpBan, Ban: store.Ban{
-		Jail: ev.Jail, Prefix: ev.Ban.Prefix, Start: ev.Ban.Start, BanTime: ev.Ban.BanTime,
-		Count: ev.Ban.Count, Matches: matches,
-	}})
+	return fmt.Sprintf("failing since %s (%d commits): %v; changes are refused until writes succeed",
+		h.Since.Format(time.RFC3339), h.Failed, h.Err)
 }
 
 // history is jail.Options.History: how many times prefix was banned before.
