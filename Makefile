@@ -16,7 +16,7 @@ DEB_PKGS  := fail2ban python3 nftables iproute2 php-cli phpunit
 # Fuzz targets and their packages, run briefly by `make test`, longer by `make fuzz`.
 FUZZ_TARGETS := protocol:FuzzReadMessage protocol:FuzzDecode protocol:FuzzDecodeMatchesGopickle protocol:FuzzDecodeReply protocol:FuzzParseCommand server:FuzzRequest server:FuzzDispatch store:FuzzDecode
 
-.PHONY: all build run test deps vet fuzz fuzz-short bench clean php-test
+.PHONY: all build run test deps vet fuzz fuzz-short bench clean php-test check-config
 
 all: build
 
@@ -55,9 +55,14 @@ vet:
 # detector allocates on its own).
 RACE_PKGS := ./actions/... ./jail/... ./server/... ./daemon/... ./protocol/... ./bench/... ./store/...
 
-test: deps vet build php-test fuzz-short
+test: deps vet build check-config php-test fuzz-short
 	$(GO) test -count=1 ./...
 	$(GO) test -race -count=1 $(RACE_PKGS)
+
+# check-config runs the built daemon's --check-config on the example, as an
+# operator would before a restart: the example must stay valid.
+check-config: build
+	$(BIN)/banserver --check-config --config examples/banserver.yaml
 
 # The PHP client's tests run against bin/banserver (hence after build), a
 # silent fake server and, when installed, Debian's fail2ban-server.

@@ -2,6 +2,13 @@
 // environment overrides, and turns it into the typed settings the daemon and
 // banctl use.
 //
+// The configuration is strict: the file is walked against the Config
+// struct's mapstructure tags before viper reads it (keys.go), so a typo,
+// a key in the wrong place or a value of the wrong kind stops the load with
+// the key's path as written, its line and the nearest known key; every
+// value is then checked against its range (validate.go). Load reports every
+// problem it finds at once (errors.go).
+//
 // Jails are a list with a name field rather than a map keyed by name because
 // viper lowercases map keys and jail names are case-sensitive.
 package config
@@ -9,16 +16,16 @@ package config
 import (
 	"bytes"
 	_ "embed"
-	"errors"
 	"fmt"
+	"net/netip"
 	"os"
-	"os/user"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/viper"
 
+	"github.com/banserver/banserver/jail"
 	"github.com/banserver/banserver/protocol"
 )
 
@@ -27,9 +34,6 @@ var defaultYAML []byte
 
 // DefaultYAML returns the embedded default configuration's text.
 func DefaultYAML() []byte { return bytes.Clone(defaultYAML) }
-
-// ErrInvalid reports a configuration value that cannot be used.
-var ErrInvalid = errors.New("config: invalid value")
 
 // EnvPrefix prefixes environment overrides: BANSERVER_SOCKET_PATH overrides socket.path.
 const EnvPrefix = "BANSERVER"
@@ -51,7 +55,12 @@ type Config struct {
 	// Access grants command classes to peers other than root and the
 	// daemon's own user (which may do everything); others may only ping.
 	Access []AccessRule `mapstructure:"access"`
+
+	purgeAge time.Duration // DBPurgeAge, parsed by validate
 }
+
+// PurgeAge is dbpurgeage, parsed.
+func (c *Config) PurgeAge() time.Duration { return c.purgeAge }
 
 // AccessRule grants command classes on jails to the socket peers it
 // matches: by user (name or uid) or by group (name or gid: the peer's
@@ -80,64 +89,6 @@ func (r AccessRule) PeerGID() int { return r.gid }
 
 // CommandClasses are the rule's classes, parsed.
 func (r AccessRule) CommandClasses() []protocol.Class { return r.classes }
-
-// resolve checks the rule and resolves its names.
-func (r *AccessRule) resolve(i int) error {
-	n := 0
-	for _, set := range []bool{r.User != "", r.UID != nil, r.Group != "", r.GID != nil} {
-		if set {
-			n++
-		}
-	}
-	if n != 1 {
-		return fmt.Errorf("%w: access[%d]: want exactly one of user, uid, group, gid", ErrInvalid, i)
-	}
-	r.uid, r.gid = -1, -1
-	switch {
-	case r.User != "":
-		u, err := user.Lookup(r.User)
-		if err != nil {
-			return fmt.Errorf("%w: access[%d]: user %q: %v", ErrInvalid, i, r.User, err)
-		}
-		r.uid, _ = strconv.Atoi(u.Uid)
-	case r.UID != nil:
-		if *r.UID < 0 {
-			return fmt.Errorf("%w: access[%d]: uid %d", ErrInvalid, i, *r.UID)
-		}
-		r.uid = *r.UID
-	case r.Group != "":
-		g, err := user.LookupGroup(r.Group)
-		if err != nil {
-			return fmt.Errorf("%w: access[%d]: group %q: %v", ErrInvalid, i, r.Group, err)
-		}
-		r.gid, _ = strconv.Atoi(g.Gid)
-	default:
-		if *r.GID < 0 {
-			return fmt.Errorf("%w: access[%d]: gid %d", ErrInvalid, i, *r.GID)
-		}
-		r.gid = *r.GID
-	}
-	if len(r.Classes) == 0 {
-		return fmt.Errorf("%w: access[%d]: no classes", ErrInvalid, i)
-	}
-	r.classes = r.classes[:0]
-	for _, name := range r.Classes {
-		c, err := protocol.ParseClass(name)
-		if err != nil {
-			return fmt.Errorf("%w: access[%d]: %v (want read, report, ban, unban or admin)", ErrInvalid, i, err)
-		}
-		r.classes = append(r.classes, c)
-	}
-	if len(r.Jails) == 0 {
-		return fmt.Errorf("%w: access[%d]: no jails (use \"*\" for all)", ErrInvalid, i)
-	}
-	for _, j := range r.Jails {
-		if j == "" {
-			return fmt.Errorf("%w: access[%d]: empty jail name", ErrInvalid, i)
-		}
-	}
-	return nil
-}
 
 // Kernel configures the actions that change the kernel (routes, nftables).
 type Kernel struct {
@@ -217,6 +168,18 @@ type Jail struct {
 	BanTimeMaxTime      string `mapstructure:"bantime.maxtime"`
 	BanTimeRndTime      string `mapstructure:"bantime.rndtime"`
 	BanTimeOverallJails string `mapstructure:"bantime.overalljails"`
+
+	parsed jail.Config // the settings above, parsed by validate
+}
+
+// Parsed returns the jail's settings as the jail package takes them,
+// parsed and checked at load: durations, ignoreip prefixes, the bantime.*
+// options. Actions is left empty: the daemon resolves the specs against
+// its built-in actions.
+func (j Jail) Parsed() jail.Config {
+	c := j.parsed
+	c.IgnoreIP = append([]netip.Prefix(nil), c.IgnoreIP...)
+	return c
 }
 
 // BanTimeExtra returns the jail's bantime.* options that are set, by
@@ -284,13 +247,32 @@ func newViper() *viper.Viper {
 	return v
 }
 
+// Checks are checks Load cannot make itself because they belong to
+// packages config must not import; LoadWith runs them with its own and
+// reports their problems under the key's path, with the others.
+type Checks struct {
+	// LogLevel checks log.level (the daemon passes server.ParseLogLevel's
+	// verdict, so the list of fail2ban's level names lives in one place).
+	LogLevel func(level string) error
+	// Action checks one action spec of a jail, already well-formed: that
+	// it names a built-in action and that its options are valid.
+	Action func(spec string) error
+}
+
 // Load reads the configuration at path, or the embedded default when path
-// is empty. An empty file is valid: it has no jails.
-func Load(path string) (*Config, error) {
-	v := newViper()
-	var src []byte
+// is empty. An empty file is valid: it has no jails. Keys are matched in
+// any case. An unknown key, a value of the wrong kind or out of range
+// stops the load: the error joins one *Error per problem, each naming the
+// key's path as written and its line; all match ErrInvalid, unknown keys
+// ErrUnknownKey too. Environment variables (BANSERVER_SOCKET_PATH, ...)
+// override the file's keys and are checked the same way.
+func Load(path string) (*Config, error) { return LoadWith(path, Checks{}) }
+
+// LoadWith is Load with the checks ch as well.
+func LoadWith(path string, ch Checks) (*Config, error) {
+	name, src := path, defaultYAML
 	if path == "" {
-		src = defaultYAML
+		name = "embedded default"
 	} else {
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -298,93 +280,33 @@ func Load(path string) (*Config, error) {
 		}
 		src = b
 	}
-	if err := v.ReadConfig(bytes.NewReader(src)); err != nil {
-		name := path
-		if name == "" {
-			name = "embedded default"
-		}
-		return nil, fmt.Errorf("config: %s: %w", name, err)
+	p := &problems{file: name, keys: newFileKeys()}
+	clean, ok := p.walkFile(src)
+	if !p.checkEnv() || !ok {
+		return nil, p.err()
+	}
+	v := newViper()
+	if err := v.ReadConfig(bytes.NewReader(clean)); err != nil {
+		p.errs = append(p.errs, &Error{File: name, Msg: err.Error(), Err: ErrInvalid})
+		return nil, p.err()
 	}
 	var c Config
 	if err := v.Unmarshal(&c); err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		// The walk and checkEnv refused what viper cannot decode: this
+		// is a mistake of theirs, said in viper's words.
+		p.errs = append(p.errs, &Error{File: name, Msg: strings.Join(strings.Fields(err.Error()), " "), Err: ErrInvalid})
+		return nil, p.err()
 	}
-	if err := c.validate(); err != nil {
+	c.validate(p, ch)
+	if err := p.err(); err != nil {
 		return nil, err
 	}
 	return &c, nil
 }
 
-func (c *Config) validate() error {
-	if c.Socket.Path == "" {
-		return fmt.Errorf("%w: socket.path is empty", ErrInvalid)
-	}
-	if _, err := c.Socket.FileMode(); err != nil {
-		return err
-	}
-	switch c.Log.Format {
-	case "console", "json":
-	default:
-		return fmt.Errorf("%w: log.format %q (want console or json)", ErrInvalid, c.Log.Format)
-	}
-	if c.Limits.MaxMessage <= 0 {
-		return fmt.Errorf("%w: limits.max_message must be positive", ErrInvalid)
-	}
-	for _, l := range []struct {
-		key string
-		v   float64
-	}{
-		{"max_addresses", float64(c.Limits.MaxAddresses)}, {"rate_per_uid", c.Limits.RatePerUID},
-		{"max_conns", float64(c.Limits.MaxConns)}, {"max_conns_per_uid", float64(c.Limits.MaxConnsPerUID)},
-		{"max_jails", float64(c.Limits.MaxJails)}, {"read_timeout", float64(c.Limits.ReadTimeout)},
-	} {
-		// 0 would mean "default" to the server; in the file the default is
-		// written out already, so 0 is a mistake. -1 turns a limit off.
-		if l.v == 0 || (l.v < 0 && l.v != -1) {
-			return fmt.Errorf("%w: limits.%s must be positive, or -1 for no limit", ErrInvalid, l.key)
-		}
-	}
-	if c.Limits.RateBurst < 0 {
-		return fmt.Errorf("%w: limits.rate_burst must not be negative", ErrInvalid)
-	}
-	for i := range c.Access {
-		if err := c.Access[i].resolve(i); err != nil {
-			return err
-		}
-	}
-	seen := map[string]bool{}
-	for i := range c.Jails {
-		j := &c.Jails[i]
-		if j.Name == "" {
-			return fmt.Errorf("%w: jails[%d] has no name", ErrInvalid, i)
-		}
-		if seen[j.Name] {
-			return fmt.Errorf("%w: jail %q is defined twice", ErrInvalid, j.Name)
-		}
-		seen[j.Name] = true
-		if j.MaxRetry == 0 {
-			j.MaxRetry = DefaultMaxRetry
-		}
-		if j.MaxRetry < 0 {
-			return fmt.Errorf("%w: jail %q: maxretry %d", ErrInvalid, j.Name, j.MaxRetry)
-		}
-		if j.FindTime == "" {
-			j.FindTime = DefaultFindTime
-		}
-		if j.BanTime == "" {
-			j.BanTime = DefaultBanTime
-		}
-		if j.IgnoreSelf == nil {
-			on := true
-			j.IgnoreSelf = &on
-		}
-	}
-	return nil
-}
-
-// FileMode parses Mode as octal permission bits.
+// FileMode parses Mode as octal permission bits ("0660", or "0o660").
 func (s Socket) FileMode() (os.FileMode, error) {
-	m, err := strconv.ParseUint(s.Mode, 8, 32)
+	m, err := strconv.ParseUint(strings.TrimPrefix(strings.TrimPrefix(s.Mode, "0o"), "0O"), 8, 32)
 	if err != nil || m > 0o777 {
 		return 0, fmt.Errorf("%w: socket.mode %q (want octal like 0660)", ErrInvalid, s.Mode)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/banserver/banserver/jail"
 	"github.com/banserver/banserver/protocol"
 )
 
@@ -47,7 +48,7 @@ func TestLoad(t *testing.T) {
 			want: &Config{
 				Socket: Socket{Path: "/tmp/x/ban.sock", Mode: "0620", Group: "www-data"},
 				Log:    Log{Format: "json", Level: "debug"},
-				Limits: withLimits(1024, 10*time.Second, 50),
+				Limits: withLimits(1024, 10*time.Second, 500),
 				DB:     DefaultDB, DBPurgeAge: "1d", DBMaxMatches: 10,
 				Jails: []Jail{
 					{Name: "API", MaxRetry: 3, FindTime: "600", BanTime: "-1", IgnoreIP: []string{"192.0.2.0/24", "2001:db8::1"}, IgnoreSelf: &yes},
@@ -58,11 +59,11 @@ func TestLoad(t *testing.T) {
 		{
 			name: "environment overrides the file",
 			path: "testdata/empty.yaml",
-			env:  map[string]string{"BANSERVER_SOCKET_PATH": "/tmp/env.sock", "BANSERVER_LIMITS_MAX_MESSAGE": "99"},
+			env:  map[string]string{"BANSERVER_SOCKET_PATH": "/tmp/env.sock", "BANSERVER_LIMITS_MAX_MESSAGE": "4096"},
 			want: &Config{
 				Socket: Socket{Path: "/tmp/env.sock", Mode: "0660"},
 				Log:    Log{Format: "console", Level: "info"},
-				Limits: withLimits(99, DefaultIdleTimeout, DefaultMaxFailures),
+				Limits: withLimits(4096, DefaultIdleTimeout, DefaultMaxFailures),
 				DB:     DefaultDB, DBPurgeAge: "1d", DBMaxMatches: 10,
 			},
 		},
@@ -84,6 +85,11 @@ func TestLoad(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatalf("Load(%q): %v", tt.path, err)
+			}
+			// What validate parses is checked by TestLoadParsed.
+			got.purgeAge = 0
+			for i := range got.Jails {
+				got.Jails[i].parsed = jail.Config{}
 			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Load(%q) =\n%+v\nwant\n%+v", tt.path, got, tt.want)
@@ -113,15 +119,15 @@ func TestLoadAccess(t *testing.T) {
 		{name: "uid", yaml: "access:\n  - uid: 33\n    classes: [report, read]\n    jails: ['*']\n", wantUID: 33, wantGID: -1, want: []protocol.Class{protocol.ClassReport, protocol.ClassRead}},
 		{name: "group by name", yaml: "access:\n  - group: nogroup\n    classes: [ban, unban]\n    jails: [api]\n", wantUID: -1, wantGID: 65534, want: []protocol.Class{protocol.ClassBan, protocol.ClassUnban}},
 		{name: "gid", yaml: "access:\n  - gid: 0\n    classes: [admin]\n    jails: ['*']\n", wantUID: -1, wantGID: 0, want: []protocol.Class{protocol.ClassAdmin}},
-		{name: "bad class", yaml: "access:\n  - uid: 33\n    classes: [write]\n    jails: [api]\n", wantErr: `unknown command class "write"`},
-		{name: "unknown user", yaml: "access:\n  - user: no-such-user-banserver\n    classes: [report]\n    jails: [api]\n", wantErr: `user "no-such-user-banserver"`},
-		{name: "unknown group", yaml: "access:\n  - group: no-such-group-banserver\n    classes: [report]\n    jails: [api]\n", wantErr: `group "no-such-group-banserver"`},
-		{name: "user and group", yaml: "access:\n  - user: nobody\n    group: nogroup\n    classes: [report]\n    jails: [api]\n", wantErr: "exactly one of"},
-		{name: "nobody named", yaml: "access:\n  - classes: [report]\n    jails: [api]\n", wantErr: "exactly one of"},
-		{name: "no classes", yaml: "access:\n  - uid: 33\n    jails: [api]\n", wantErr: "no classes"},
-		{name: "no jails", yaml: "access:\n  - uid: 33\n    classes: [report]\n", wantErr: "no jails"},
-		{name: "negative uid", yaml: "access:\n  - uid: -5\n    classes: [report]\n    jails: [api]\n", wantErr: "uid -5"},
-		{name: "zero limit", yaml: "limits:\n  max_conns: 0\n", wantErr: "limits.max_conns"},
+		{name: "bad class", yaml: "access:\n  - uid: 33\n    classes: [write]\n    jails: [api]\n", wantErr: `access[0].classes[0]: "write" is not a command class`},
+		{name: "unknown user", yaml: "access:\n  - user: no-such-user-banserver\n    classes: [report]\n    jails: [api]\n", wantErr: `access[0].user: no user "no-such-user-banserver"`},
+		{name: "unknown group", yaml: "access:\n  - group: no-such-group-banserver\n    classes: [report]\n    jails: [api]\n", wantErr: `access[0].group: no group "no-such-group-banserver"`},
+		{name: "user and group", yaml: "access:\n  - user: nobody\n    group: nogroup\n    classes: [report]\n    jails: [api]\n", wantErr: "access[0]: names user and group: want exactly one of"},
+		{name: "nobody named", yaml: "access:\n  - classes: [report]\n    jails: [api]\n", wantErr: "access[0]: names no peer: want exactly one of"},
+		{name: "no classes", yaml: "access:\n  - uid: 33\n    jails: [api]\n", wantErr: "access[0].classes: missing"},
+		{name: "no jails", yaml: "access:\n  - uid: 33\n    classes: [report]\n", wantErr: "access[0].jails: missing"},
+		{name: "negative uid", yaml: "access:\n  - uid: -5\n    classes: [report]\n    jails: [api]\n", wantErr: "access[0].uid: -5 is out of range 0..4294967294"},
+		{name: "zero limit", yaml: "limits:\n  max_conns: 0\n", wantErr: "limits.max_conns: 0 is out of range"},
 		{name: "limit off", yaml: "limits:\n  rate_per_uid: -1\n", wantUID: -2},
 	}
 	for _, tt := range tests {
@@ -171,16 +177,5 @@ func TestLoadBanTimeExtra(t *testing.T) {
 	want := [][2]string{{"increment", "1"}, {"factor", "2"}, {"multipliers", "1 2 4 8"}, {"maxtime", "1w"}, {"overalljails", "0"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("BanTimeExtra = %v, want %v", got, want)
-	}
-}
-
-// TestExampleConfig keeps the commented example in examples/ loadable.
-func TestExampleConfig(t *testing.T) {
-	c, err := Load("../examples/banserver.yaml")
-	if err != nil {
-		t.Fatalf("examples/banserver.yaml: %v", err)
-	}
-	if len(c.Jails) != 1 || c.Jails[0].Name != "api" || len(c.Access) != 1 {
-		t.Fatalf("example config: jails %+v, access %+v", c.Jails, c.Access)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sync"
@@ -168,22 +169,45 @@ func (a *Action) release() {
 }
 
 // Factory returns the actions.Factory for the action name "nftables",
-// with options table and netns.
+// with options table and netns (see ParseOptions).
 func Factory(log *zap.Logger) actions.Factory {
 	return func(spec string, opts map[string]string) (actions.Action, error) {
-		o := Options{Log: log}
-		for k, v := range opts {
-			switch k {
-			case "table":
-				o.Table = v
-			case "netns":
-				o.NetNS = v
-			default:
-				return nil, fmt.Errorf("%w: nftables has no option %q (table, netns)", actions.ErrBadOptions, k)
-			}
+		o, err := ParseOptions(opts)
+		if err != nil {
+			return nil, err
 		}
+		o.Log = log
 		return New(spec, o)
 	}
+}
+
+// ParseOptions reads the options of an nftables spec as Factory does,
+// without opening anything: table (an nft identifier, default
+// DefaultTable) and netns (the absolute path of a network namespace, as
+// New opens it). Any other option, or a bad value, is an
+// actions.ErrBadOptions. The Options returned have no Log.
+func ParseOptions(opts map[string]string) (Options, error) {
+	o := Options{Table: DefaultTable}
+	for k, v := range opts {
+		switch k {
+		case "table":
+			if v == "" {
+				continue // New's default, as before
+			}
+			if !tableName.MatchString(v) {
+				return Options{}, fmt.Errorf("%w: nftables table=%q: want a letter, then letters, digits, _ . or -, at most 255 in all", actions.ErrBadOptions, v)
+			}
+			o.Table = v
+		case "netns":
+			if v != "" && (!filepath.IsAbs(v) || filepath.Clean(v) != v) {
+				return Options{}, fmt.Errorf("%w: nftables netns=%q: want an absolute path such as /run/netns/NAME", actions.ErrBadOptions, v)
+			}
+			o.NetNS = v
+		default:
+			return Options{}, fmt.Errorf("%w: nftables has no option %q (table, netns)", actions.ErrBadOptions, k)
+		}
+	}
+	return o, nil
 }
 
 // Name returns the action's spec.

@@ -54,6 +54,14 @@ var rtTablesFiles = func() []string {
 	return append(files, more...)
 }
 
+// ParseOptions reads the options of the action called name as Factory
+// does, without opening anything: a configuration check validates specs
+// with it where Factory would open netlink sockets. The Options returned
+// have no Log.
+func ParseOptions(name string, opts map[string]string) (Options, error) {
+	return parseOptions(name, opts)
+}
+
 func parseOptions(name string, opts map[string]string) (Options, error) {
 	typ, ok := typeNames[name]
 	if !ok {

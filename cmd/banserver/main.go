@@ -6,10 +6,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/banserver/banserver/config"
 	"github.com/banserver/banserver/daemon"
 	"github.com/banserver/banserver/server"
 )
@@ -20,6 +22,7 @@ func main() {
 	flag.StringVar(&o.Socket, "socket", "", "Unix socket `path` (default: socket.path of the config, /run/ban.sock)")
 	flag.StringVar(&o.DB, "db", "", "ban store `path`, or none for memory only (default: db of the config, /var/lib/banserver/bans.db)")
 	version := flag.Bool("version", false, "print the version and exit")
+	checkConfig := flag.Bool("check-config", false, "check the configuration (--config, or the embedded default) as the daemon would at start, start nothing, print every problem and exit: 0 if it is valid, 1 if not")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "banserver: unexpected arguments %q\n", flag.Args())
@@ -29,10 +32,59 @@ func main() {
 		fmt.Println(server.Version)
 		return
 	}
+	if *checkConfig {
+		os.Exit(check(o.ConfigPath, os.Stdout, os.Stderr))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if err := daemon.Run(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "banserver:", err)
 		os.Exit(1)
 	}
+}
+
+// check is --check-config, like nginx -t: it reports the configuration at
+// path valid on stdout and returns 0, or lists every problem on stderr and
+// returns 1.
+func check(path string, stdout, stderr io.Writer) int {
+	name := path
+	if name == "" {
+		name = "(embedded default)"
+	}
+	if err := daemon.CheckConfig(path); err != nil {
+		problems := flatten(err)
+		noun := "problems"
+		if len(problems) == 1 {
+			noun = "problem"
+		}
+		fmt.Fprintf(stderr, "banserver: configuration %s is invalid (%d %s):\n", name, len(problems), noun)
+		for _, p := range problems {
+			fmt.Fprintf(stderr, "  %v\n", p)
+		}
+		return 1
+	}
+	cfg, err := config.Load(path) // valid: CheckConfig loaded it
+	if err != nil {
+		fmt.Fprintf(stderr, "banserver: %v\n", err)
+		return 1
+	}
+	noun := "jails"
+	if len(cfg.Jails) == 1 {
+		noun = "jail"
+	}
+	fmt.Fprintf(stdout, "banserver: configuration %s is valid (%d %s)\n", name, len(cfg.Jails), noun)
+	return 0
+}
+
+// flatten undoes errors.Join, at any depth: one error per problem.
+func flatten(err error) []error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	var out []error
+	for _, e := range j.Unwrap() {
+		out = append(out, flatten(e)...)
+	}
+	return out
 }
