@@ -72,6 +72,18 @@ type Reconciler interface {
 	Reconcile(ctx context.Context, live []Target) (added, removed int, err error)
 }
 
+// Stateful is implemented by actions that keep kernel state (routes, set
+// elements). State names that state as a spec with every option written
+// out (the network namespace included, "" for the daemon's own), so that
+// two specs owning the same state name it alike, and Lookup(State())
+// rebuilds an action owning it after a restart, even when no configured
+// action names it any more. The Registry keeps one action per state: two
+// actions reconciling the same routes apart would delete each other's.
+type Stateful interface {
+	Action
+	State() string
+}
+
 // Closer is implemented by actions that hold kernel handles. flush removes
 // every entry the action added (the operator asked for it at stop);
 // otherwise kernel state stays, so bans outlive a restart.
@@ -83,17 +95,19 @@ type Closer interface {
 // action must return from Name.
 type Factory func(spec string, opts map[string]string) (Action, error)
 
-// Registry builds and caches the daemon's actions by spec.
+// Registry builds and caches the daemon's actions by spec, one action per
+// kernel state (see Stateful).
 type Registry struct {
 	mu        sync.Mutex // guards the fields below
 	factories map[string]Factory
-	built     map[string]Action
+	built     map[string]Action // by canonical spec
+	byState   map[string]Action // Stateful actions by State
 }
 
 // NewRegistry returns a registry; acts are ready-made actions registered
 // under their names (options not accepted).
 func NewRegistry(acts ...Action) *Registry {
-	r := &Registry{factories: make(map[string]Factory), built: make(map[string]Action)}
+	r := &Registry{factories: make(map[string]Factory), built: make(map[string]Action), byState: make(map[string]Action)}
 	for _, a := range acts {
 		a := a
 		r.factories[a.Name()] = func(spec string, opts map[string]string) (Action, error) {
@@ -114,7 +128,9 @@ func (r *Registry) Register(name string, f Factory) {
 }
 
 // Lookup returns the action for spec, building it on first use. Specs that
-// differ only in spacing or option order name the same action.
+// differ only in spacing or option order name the same action, and so do
+// specs whose actions would own the same kernel state (blackhole and
+// blackhole[table=main]): the first built serves them all.
 func (r *Registry) Lookup(spec string) (Action, error) {
 	name, opts, err := ParseSpec(spec)
 	if err != nil {
@@ -134,6 +150,18 @@ func (r *Registry) Lookup(spec string) (Action, error) {
 	if err != nil {
 		return nil, fmt.Errorf("actions: %s: %w", canon, err)
 	}
+	if st, ok := a.(Stateful); ok {
+		if have, dup := r.byState[st.State()]; dup {
+			// Another spec's action owns this state already: use it, and
+			// let the new one go without touching the kernel.
+			if c, ok := a.(Closer); ok {
+				c.Close(context.Background(), false)
+			}
+			a = have
+		} else {
+			r.byState[st.State()] = a
+		}
+	}
 	r.built[canon] = a
 	return a, nil
 }
@@ -141,23 +169,48 @@ func (r *Registry) Lookup(spec string) (Action, error) {
 // Canonical returns spec's canonical form, or an error if it is malformed
 // or names no built-in action.
 func (r *Registry) Canonical(spec string) (string, error) {
-	a, err := r.Lookup(spec)
+	name, opts, err := ParseSpec(spec)
 	if err != nil {
 		return "", err
 	}
-	return a.Name(), nil
+	if _, err := r.Lookup(spec); err != nil {
+		return "", err
+	}
+	return FormatSpec(name, opts), nil
 }
 
-// Built returns the actions built so far, for reconciliation and close.
+// Built returns the actions built so far, each once, for reconciliation
+// and close.
 func (r *Registry) Built() []Action {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	seen := make(map[Action]bool, len(r.built))
 	out := make([]Action, 0, len(r.built))
 	for _, a := range r.built {
-		out = append(out, a)
+		if !seen[a] {
+			seen[a] = true
+			out = append(out, a)
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
 	return out
+}
+
+// Forget drops a from the registry (every spec naming it): the daemon has
+// closed it, its kernel state cleaned. A later Lookup builds it anew.
+func (r *Registry) Forget(a Action) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for spec, b := range r.built {
+		if b == a {
+			delete(r.built, spec)
+		}
+	}
+	for st, b := range r.byState {
+		if b == a {
+			delete(r.byState, st)
+		}
+	}
 }
 
 // Names returns the built-in action names, sorted.

@@ -49,7 +49,8 @@ type Queue struct {
 
 	mu      sync.Mutex // guards the fields below
 	pending map[key]Job
-	order   []key // first-come order of pending keys
+	order   []key   // first-come order of pending keys
+	calls   []*call // Do's functions, run by the worker between batches
 	failed  uint64
 	applied uint64
 	lastErr string
@@ -81,6 +82,34 @@ func (q *Queue) Submit(j Job) {
 	}
 }
 
+// call is one Do: its function and where its result goes.
+type call struct {
+	f    func(context.Context) error
+	done chan error
+}
+
+// Do runs f on the queue's worker, after the jobs pending when Do is
+// called (so f sees the actions as those jobs leave them), and returns its
+// error. Actions are called from one goroutine at a time, so f (a
+// Reconcile, say) never interleaves with a job's ban or unban. Do waits
+// for Run to pick f up, or for ctx to end.
+func (q *Queue) Do(ctx context.Context, f func(context.Context) error) error {
+	c := &call{f: f, done: make(chan error, 1)}
+	q.mu.Lock()
+	q.calls = append(q.calls, c)
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+	select {
+	case err := <-c.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Stats returns how many jobs were applied and how many action calls failed.
 func (q *Queue) Stats() (applied, failed uint64) {
 	q.mu.Lock()
@@ -91,7 +120,7 @@ func (q *Queue) Stats() (applied, failed uint64) {
 // Wait blocks until nothing is pending or in progress. Tests and shutdown use it.
 func (q *Queue) Wait() {
 	q.mu.Lock()
-	for len(q.order) > 0 || q.busy {
+	for len(q.order) > 0 || len(q.calls) > 0 || q.busy {
 		q.idle.Wait()
 	}
 	q.mu.Unlock()
@@ -114,14 +143,18 @@ func (q *Queue) Run(ctx context.Context) error {
 func (q *Queue) drain(ctx context.Context) {
 	for {
 		q.mu.Lock()
-		if len(q.order) == 0 {
+		// The calls made so far run after this batch, which holds every
+		// job queued before them (or those were applied already).
+		calls := q.calls
+		q.calls = nil
+		batch := q.order
+		q.order = nil
+		if len(batch) == 0 && len(calls) == 0 {
 			q.busy = false
 			q.idle.Broadcast()
 			q.mu.Unlock()
 			return
 		}
-		batch := q.order
-		q.order = nil
 		jobs := make([]Job, 0, len(batch))
 		for _, k := range batch {
 			jobs = append(jobs, q.pending[k])
@@ -129,7 +162,12 @@ func (q *Queue) drain(ctx context.Context) {
 		}
 		q.busy = true
 		q.mu.Unlock()
-		q.applyAll(ctx, jobs)
+		if len(jobs) > 0 {
+			q.applyAll(ctx, jobs)
+		}
+		for _, c := range calls {
+			c.done <- c.f(ctx)
+		}
 	}
 }
 
@@ -142,15 +180,23 @@ func (q *Queue) applyAll(ctx context.Context, jobs []Job) {
 	type work struct {
 		bans, unbans []Target
 	}
-	byAction := map[string]*work{}
-	var names []string
+	// By action, not by spec: two specs may share one action (see
+	// Registry.Lookup), whose unbans must all go before its bans.
+	byAction := map[Action]*work{}
+	var acts []Action
 	for _, j := range jobs {
 		for _, name := range j.Actions {
-			w := byAction[name]
+			a, err := q.reg.Lookup(name)
+			if err != nil {
+				q.countFailure(err)
+				q.log.Error("action", zap.Error(err))
+				continue
+			}
+			w := byAction[a]
 			if w == nil {
 				w = &work{}
-				byAction[name] = w
-				names = append(names, name)
+				byAction[a] = w
+				acts = append(acts, a)
 			}
 			if j.Op == OpBan {
 				w.bans = append(w.bans, j.Target)
@@ -159,14 +205,8 @@ func (q *Queue) applyAll(ctx context.Context, jobs []Job) {
 			}
 		}
 	}
-	for _, name := range names {
-		w := byAction[name]
-		a, err := q.reg.Lookup(name)
-		if err != nil {
-			q.countFailure(err)
-			q.log.Error("action", zap.Error(err))
-			continue
-		}
+	for _, a := range acts {
+		w := byAction[a]
 		if len(w.unbans) > 0 {
 			q.apply(ctx, a, OpUnban, w.unbans)
 		}

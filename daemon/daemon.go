@@ -149,7 +149,14 @@ func Run(ctx context.Context, o Options) error {
 	// must not touch the kernel state of the one already running. Clients
 	// connecting meanwhile wait in the listen backlog, so the first command
 	// finds the kernel agreeing with the jails.
-	if err := reconcile(ctx, reg, jails, log); err != nil {
+	kern := newKernelState(reg, queue, jails, bans, log.Named("kernel"))
+	var specs []string
+	for _, name := range jails.Jails() {
+		if c, err := jails.Config(name); err == nil {
+			specs = append(specs, c.Actions...)
+		}
+	}
+	if err := kern.start(ctx, specs); err != nil {
 		ln.Close()
 		return err
 	}
@@ -167,8 +174,11 @@ func Run(ctx context.Context, o Options) error {
 		MaxMessage:  cfg.Limits.MaxMessage,
 		IdleTimeout: cfg.Limits.IdleTimeout,
 		Stop:        cancel,
-		OnJailStart: func(name string) error { return bans.restore(jails, name) },
-		Access:      accessRules(cfg.Access),
+		OnJailStart: func(name string) error {
+			return kern.jailStarted(ctx, name, func(name string) error { return bans.restore(jails, name) })
+		},
+		SetActions: func(name string, specs []string) error { return kern.setActions(ctx, name, specs) },
+		Access:     accessRules(cfg.Access),
 		Limits: server.Limits{
 			MaxAddresses: cfg.Limits.MaxAddresses, RatePerUID: cfg.Limits.RatePerUID, RateBurst: cfg.Limits.RateBurst,
 			MaxConns: cfg.Limits.MaxConns, MaxConnsPerUID: cfg.Limits.MaxConnsPerUID,

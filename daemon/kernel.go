@@ -2,11 +2,14 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -19,6 +22,7 @@ import (
 	"github.com/banserver/banserver/actions/route"
 	"github.com/banserver/banserver/config"
 	"github.com/banserver/banserver/jail"
+	"github.com/banserver/banserver/store"
 )
 
 // canChangeRoutes is route.CanChangeRoutes; tests replace it.
@@ -89,48 +93,216 @@ func checkKernelActions(jcs []config.Jail, isDefault bool, log *zap.Logger) erro
 	return nil
 }
 
-// reconcile hands every kernel-backed action the live bans of the jails
-// using it, so routes and set elements no live ban needs go and missing
-// ones come back, before the daemon answers its first command.
-func reconcile(ctx context.Context, reg *actions.Registry, jails *jail.Manager, log *zap.Logger) error {
-	reconcilers := map[string]actions.Reconciler{}
-	for _, a := range reg.Built() {
-		if r, ok := a.(actions.Reconciler); ok {
-			reconcilers[a.Name()] = r
+// kernelState keeps everything the daemon owns in the kernel (routes of
+// its protocol in every table it has used, its nftables tables) agreeing
+// with the live bans: at start, when a jail starts, when a jail's actions
+// change, and after a reload. The tables and namespaces used are recorded
+// in the ban store before any ban goes through them, so one dropped from
+// the configuration is still cleaned on a later start.
+type kernelState struct {
+	reg   *actions.Registry
+	queue *actions.Queue
+	jails *jail.Manager
+	store *banStore // nil: memory only, nothing recorded
+	log   *zap.Logger
+
+	// mu serializes changes of what the jails use with reconciliation, so
+	// a state is never dropped between being recorded and being used.
+	mu       sync.Mutex
+	recorded map[string]bool // states known to be in the store; guarded by mu
+}
+
+func newKernelState(reg *actions.Registry, queue *actions.Queue, jails *jail.Manager, store *banStore, log *zap.Logger) *kernelState {
+	return &kernelState{reg: reg, queue: queue, jails: jails, store: store, log: log, recorded: map[string]bool{}}
+}
+
+// useLocked records the kernel state of specs' actions in the store, and
+// waits until it is on disk; k.mu is held.
+func (k *kernelState) useLocked(specs []string) error {
+	var changes []store.Change
+	for _, spec := range specs {
+		a, err := k.reg.Lookup(spec)
+		if err != nil {
+			return err
+		}
+		if st, ok := a.(actions.Stateful); ok && !k.recorded[st.State()] {
+			changes = append(changes, store.Change{Op: store.OpKernelUse, State: st.State()})
 		}
 	}
-	if len(reconcilers) == 0 {
+	if k.store == nil || len(changes) == 0 {
 		return nil
 	}
-	live := map[string][]actions.Target{}
-	for _, name := range jails.Jails() {
-		cfg, err := jails.Config(name)
-		if err != nil || !slices.ContainsFunc(cfg.Actions, func(a string) bool { return reconcilers[a] != nil }) {
-			// No kernel state to agree with: listing (and sorting) this
-			// jail's bans would be start-up work for nothing, a second or
-			// more with a million restored bans.
-			continue
-		}
-		bans, err := jails.BanList(name)
+	if err := k.store.Wait(k.store.db.PutAll(changes)); err != nil {
+		return fmt.Errorf("daemon: recording kernel state: %w", err)
+	}
+	for _, c := range changes {
+		k.recorded[c.State] = true
+	}
+	return nil
+}
+
+// startLocked reconciles before the queue runs, at start: nothing else
+// calls the actions yet. k.mu need not be held.
+func (k *kernelState) start(ctx context.Context, specs []string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if err := k.useLocked(specs); err != nil {
+		return err
+	}
+	return k.reconcileNow(ctx)
+}
+
+// reconcile makes the kernel agree with the live bans, on the queue's
+// worker so it never interleaves with a ban or an unban.
+func (k *kernelState) reconcile(ctx context.Context) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.reconcileLocked(ctx)
+}
+
+func (k *kernelState) reconcileLocked(ctx context.Context) error {
+	return k.queue.Do(ctx, k.reconcileNow)
+}
+
+// setActions gives a jail new actions: their state is recorded first, and
+// the kernel then agrees with the jail's bans under them.
+func (k *kernelState) setActions(ctx context.Context, jailName string, specs []string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if err := k.useLocked(specs); err != nil {
+		return err
+	}
+	if err := k.jails.SetActions(jailName, specs); err != nil {
+		return err
+	}
+	return k.reconcileLocked(ctx)
+}
+
+// jailStarted records the started jail's kernel state, restores its stored
+// bans, and reconciles.
+func (k *kernelState) jailStarted(ctx context.Context, name string, restore func(string) error) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	cfg, err := k.jails.Config(name)
+	if err != nil {
+		return err
+	}
+	if err := k.useLocked(cfg.Actions); err != nil {
+		return err
+	}
+	if err := restore(name); err != nil {
+		return err
+	}
+	return k.reconcileLocked(ctx)
+}
+
+// reconcileNow hands every kernel-backed action the live bans of the jails
+// using it, so routes and set elements no live ban needs go and missing
+// ones come back; actions no jail uses any more (one dropped from the
+// configuration, one recorded by an earlier run) are flushed, closed and
+// forgotten. It runs on the queue's worker, or before the queue runs.
+func (k *kernelState) reconcileNow(ctx context.Context) error {
+	// What earlier runs used: built now, so that they are cleaned.
+	if k.store != nil {
+		states, err := k.store.db.KernelStates()
 		if err != nil {
-			continue
+			return fmt.Errorf("daemon: kernel states: %w", err)
 		}
-		for _, spec := range cfg.Actions {
-			for _, b := range bans {
-				live[spec] = append(live[spec], actions.Target{Jail: name, Prefix: b.Prefix, Start: b.Start, BanTime: b.BanTime})
+		for _, st := range states {
+			k.recorded[st] = true
+			if _, err := k.reg.Lookup(st); err != nil {
+				if errors.Is(err, os.ErrNotExist) {
+					// The namespace is gone, and its routes with it.
+					k.log.Info("kernel state gone with its namespace", zap.String("state", st))
+					k.drop(st)
+					continue
+				}
+				k.log.Warn("cannot clean kernel state an earlier run used", zap.String("state", st), zap.Error(err))
 			}
 		}
 	}
-	for name, r := range reconcilers {
-		start := time.Now()
-		added, removed, err := r.Reconcile(ctx, live[name])
+	live := map[actions.Action][]actions.Target{}
+	for _, name := range k.jails.Jails() {
+		cfg, err := k.jails.Config(name)
 		if err != nil {
-			return fmt.Errorf("daemon: reconcile %s: %w", name, err)
+			continue
 		}
-		log.Info("reconciled", zap.String("action", name), zap.Int("live", len(live[name])),
+		var users []actions.Action
+		for _, spec := range cfg.Actions {
+			if a, err := k.reg.Lookup(spec); err == nil {
+				if _, ok := a.(actions.Reconciler); ok {
+					users = append(users, a)
+				}
+			}
+		}
+		if len(users) == 0 {
+			// No kernel state to agree with: listing (and sorting) this
+			// jail's bans would be work for nothing, a second or more with
+			// a million bans.
+			continue
+		}
+		bans, err := k.jails.BanList(name)
+		if err != nil {
+			continue
+		}
+		for _, a := range users {
+			ts := live[a]
+			if ts == nil {
+				ts = make([]actions.Target, 0, len(bans))
+			}
+			for _, b := range bans {
+				ts = append(ts, actions.Target{Jail: name, Prefix: b.Prefix, Start: b.Start, BanTime: b.BanTime})
+			}
+			live[a] = ts
+		}
+	}
+	var errs []error
+	for _, a := range k.reg.Built() {
+		r, ok := a.(actions.Reconciler)
+		if !ok {
+			continue
+		}
+		start := time.Now()
+		targets, used := live[a]
+		if !used {
+			k.retire(ctx, a)
+			continue
+		}
+		added, removed, err := r.Reconcile(ctx, targets)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("daemon: reconcile %s: %w", a.Name(), err))
+		}
+		k.log.Info("reconciled", zap.String("action", a.Name()), zap.Int("live", len(targets)),
 			zap.Int("added", added), zap.Int("removed", removed), zap.Duration("took", time.Since(start)))
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+// retire flushes what an action no jail uses left in the kernel, closes it,
+// forgets it, and drops its record.
+func (k *kernelState) retire(ctx context.Context, a actions.Action) {
+	if c, ok := a.(actions.Closer); ok {
+		if err := c.Close(ctx, true); err != nil {
+			k.log.Warn("cleaning kernel state no jail uses", zap.String("action", a.Name()), zap.Error(err))
+			return
+		}
+	}
+	k.reg.Forget(a)
+	k.log.Info("cleaned kernel state no jail uses", zap.String("action", a.Name()))
+	if st, ok := a.(actions.Stateful); ok {
+		k.drop(st.State())
+	}
+}
+
+// drop forgets a recorded state.
+func (k *kernelState) drop(state string) {
+	delete(k.recorded, state)
+	if k.store == nil {
+		return
+	}
+	if err := k.store.Wait(k.store.db.Put(store.Change{Op: store.OpKernelDrop, State: state})); err != nil {
+		k.log.Warn("forgetting kernel state", zap.String("state", state), zap.Error(err))
+	}
 }
 
 // closeActions releases kernel handles; flush removes what they added.

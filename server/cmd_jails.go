@@ -252,10 +252,19 @@ func (s *Server) cmdAddAction(c *call) (result, error) {
 			return result{}, &protocol.Exception{Class: protocol.ClassValueError, Args: []any{"Action " + pyRepr(v) + " already exists"}}
 		}
 	}
-	if err := j.SetActions(name, append(cfg.Actions, v)); err != nil {
+	if err := s.setActions(name, append(cfg.Actions, v)); err != nil {
 		return result{}, err
 	}
 	return ok(v)
+}
+
+// setActions gives the jail new actions, through the daemon's hook when
+// there is one.
+func (s *Server) setActions(name string, specs []string) error {
+	if s.o.SetActions != nil {
+		return s.o.SetActions(name, specs)
+	}
+	return s.o.Jails.SetActions(name, specs)
 }
 
 func (s *Server) cmdDelAction(c *call) (result, error) {
@@ -277,7 +286,7 @@ func (s *Server) cmdDelAction(c *call) (result, error) {
 	if len(kept) == len(cfg.Actions) {
 		return result{}, &protocol.Exception{Class: protocol.ClassKeyError, Args: []any{v}}
 	}
-	return ok0(j.SetActions(name, kept))
+	return ok0(s.setActions(name, kept))
 }
 
 func (s *Server) cmdSetBanTimeExtra(c *call) (result, error) {

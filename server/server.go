@@ -54,8 +54,13 @@ type Options struct {
 	// change; nil when there is no ban store.
 	DB *DBSettings
 	// OnJailStart, when set, runs after `start JAIL` started the jail:
-	// the daemon restores the jail's stored bans there.
+	// the daemon restores the jail's stored bans there, and makes the
+	// kernel agree with them.
 	OnJailStart func(jail string) error
+	// SetActions, when set, gives a jail new actions (addaction,
+	// delaction) in place of Jails.SetActions: the daemon records the
+	// kernel state they use first and reconciles after.
+	SetActions func(jail string, specs []string) error
 	// Access grants command classes to peers other than root and the
 	// daemon's own user, which may do everything; anyone else may only
 	// ping, ask the version and server-status.

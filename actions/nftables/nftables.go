@@ -77,6 +77,7 @@ var (
 	_ actions.BatchAction = (*Action)(nil)
 	_ actions.Reconciler  = (*Action)(nil)
 	_ actions.Closer      = (*Action)(nil)
+	_ actions.Stateful    = (*Action)(nil)
 )
 
 // tableName is what nft accepts as an identifier unquoted, and no longer
@@ -212,6 +213,12 @@ func ParseOptions(opts map[string]string) (Options, error) {
 
 // Name returns the action's spec.
 func (a *Action) Name() string { return a.spec }
+
+// State names the table the action owns, in its namespace, as a spec with
+// every option written out (actions.Stateful).
+func (a *Action) State() string {
+	return actions.FormatSpec("nftables", map[string]string{"netns": a.opts.NetNS, "table": a.opts.Table})
+}
 
 // Ban adds t's prefix to its set, or refreshes its timeout.
 func (a *Action) Ban(ctx context.Context, t actions.Target) error {

@@ -24,6 +24,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -108,6 +109,7 @@ const dumpTries = 5
 // It is safe for concurrent use; calls are serialized on its sockets.
 type Action struct {
 	spec  string
+	netns string // path of the namespace, "" for the daemon's own
 	typ   Type
 	table int
 	proto int
@@ -164,6 +166,7 @@ func New(spec string, o Options) (*Action, error) {
 	}
 	return &Action{
 		spec:  spec,
+		netns: o.NetNS,
 		typ:   o.Type,
 		table: o.Table,
 		proto: o.Protocol,
@@ -224,6 +227,14 @@ func timeout(h *netlink.Handle) error {
 
 // Name returns the action's spec.
 func (a *Action) Name() string { return a.spec }
+
+// State names the routes the action owns: its type, namespace, protocol
+// and table, as a spec with every option written out (actions.Stateful).
+func (a *Action) State() string {
+	return actions.FormatSpec(a.typ.String(), map[string]string{
+		"netns": a.netns, "protocol": strconv.Itoa(a.proto), "table": strconv.Itoa(a.table),
+	})
+}
 
 // Ban adds the route for t.Prefix, or records t.Jail beside the jails that
 // already ban it.
@@ -694,4 +705,5 @@ var (
 	_ actions.BatchAction = (*Action)(nil)
 	_ actions.Reconciler  = (*Action)(nil)
 	_ actions.Closer      = (*Action)(nil)
+	_ actions.Stateful    = (*Action)(nil)
 )
