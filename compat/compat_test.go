@@ -542,25 +542,125 @@ func TestFail2banClientSameOnBoth(t *testing.T) {
 
 // TestBanctlMatchesFail2banClient runs the sequence against two fresh
 // servers of one kind, once through fail2ban-client and once through
-// banctl, and demands the same output: against fail2ban-server this proves
-// the beautifier port, against banserver that banctl reads banserver's
-// replies as fail2ban-client does. Read-only steps also run with
-// banctl -o json, which must print a valid reply object.
+// banctl. Where fail2ban-client succeeds, banctl must print exactly what it
+// prints: against fail2ban-server this proves the beautifier port, against
+// banserver that banctl reads banserver's replies as fail2ban-client does.
+// Where fail2ban-client fails, banctl prints its own one-line error instead
+// (banctlErrors). Read-only steps also run with banctl -o json, which must
+// print valid JSON: an error object exactly when it fails, and the
+// documented shape for the steps in banctlJSONShapes.
 func TestBanctlMatchesFail2banClient(t *testing.T) {
 	requireRoot(t)
 	client := requireTool(t, "fail2ban-client")
 	banctl := buildGo(t, "./cmd/banctl")
 	t.Run("fail2ban-server", func(t *testing.T) {
-		banctlVersusClient(t, client, banctl, startFail2ban)
+		banctlVersusClient(t, client, banctl, "fail2ban-server", startFail2ban)
 	})
 	if *against == "banserver" {
 		t.Run("banserver", func(t *testing.T) {
-			banctlVersusClient(t, client, banctl, startBanserver)
+			banctlVersusClient(t, client, banctl, "banserver", startBanserver)
 		})
 	}
 }
 
-func banctlVersusClient(t *testing.T, client, banctl string, start func(*testing.T) *server) {
+// banctlError is what banctl prints where fail2ban-client fails: nothing
+// on stdout, one line on stderr, exit 255.
+type banctlError struct {
+	step   string // the step's name in sequence()
+	server string // "fail2ban-server", "banserver", or "" for both
+	stderr string // the line, without its newline
+	// like makes stderr a substring to find (after "banctl: ") rather than
+	// the whole line: the server's own message, whose wording is not
+	// banctl's to pin down.
+	like bool
+}
+
+var banctlErrors = []banctlError{
+	{step: "unbanip report-absent", stderr: "banctl: not banned: ['203.0.113.99']"},
+	{step: "get idle on", server: "fail2ban-server", stderr: "banctl: Invalid command (no get action or not yet implemented); see 'banctl help'"},
+	{step: "get idle off", server: "fail2ban-server", stderr: "banctl: Invalid command (no get action or not yet implemented); see 'banctl help'"},
+	{step: "status nojail", stderr: "banctl: the jail 'nojail' does not exist"},
+	{step: "get nojail maxretry", stderr: "banctl: the jail 'nojail' does not exist"},
+	// fail2ban 1.0.2's own NameError (see the step), named as such.
+	{step: "add api again", server: "fail2ban-server", stderr: "banctl: NameError: name 'noduplicates' is not defined"},
+	{step: "add api again", server: "banserver", stderr: "banctl: the jail 'api' already exists"},
+	{step: "invalid command", stderr: "banctl: Invalid command (see 'banctl help')"},
+	{step: "banip not-an-ip", server: "banserver", stderr: "not-an-ip", like: true},
+}
+
+// banctlErrorFor finds the row for a step on a server kind.
+func banctlErrorFor(step, server string) (banctlError, bool) {
+	for _, e := range banctlErrors {
+		if e.step == step && (e.server == "" || e.server == server) {
+			return e, true
+		}
+	}
+	return banctlError{}, false
+}
+
+// banctlJSONShapes checks the structured output of some read-only steps,
+// decoded as a program would.
+var banctlJSONShapes = map[string]func(t *testing.T, out []byte){
+	"status with api": func(t *testing.T, out []byte) {
+		var v struct {
+			Jails []string `json:"jails"`
+			Count *int     `json:"count"`
+		}
+		if err := json.Unmarshal(out, &v); err != nil || v.Count == nil || *v.Count != 1 || len(v.Jails) != 1 || v.Jails[0] != "api" {
+			t.Errorf("want {\"jails\": [\"api\"], \"count\": 1}, got %s (%v)", out, err)
+		}
+	},
+	"status api": func(t *testing.T, out []byte) {
+		var v struct {
+			Filter struct {
+				CurrentlyFailed *int     `json:"currently_failed"`
+				TotalFailed     *int     `json:"total_failed"`
+				FileList        []string `json:"file_list"`
+			} `json:"filter"`
+			Actions struct {
+				CurrentlyBanned *int     `json:"currently_banned"`
+				TotalBanned     *int     `json:"total_banned"`
+				Banned          []string `json:"banned"`
+			} `json:"actions"`
+		}
+		err := json.Unmarshal(out, &v)
+		if err != nil || v.Filter.CurrentlyFailed == nil || v.Filter.TotalFailed == nil || v.Filter.FileList == nil ||
+			v.Actions.CurrentlyBanned == nil || *v.Actions.CurrentlyBanned != 1 || v.Actions.TotalBanned == nil ||
+			len(v.Actions.Banned) != 1 || v.Actions.Banned[0] != "192.0.2.1" {
+			t.Errorf("want the filter and actions objects banning 192.0.2.1, got %s (%v)", out, err)
+		}
+	},
+	"banned": func(t *testing.T, out []byte) {
+		var v map[string][]string
+		if err := json.Unmarshal(out, &v); err != nil || len(v) != 1 || len(v["api"]) != 1 || v["api"][0] != "192.0.2.1" {
+			t.Errorf("want {\"api\": [\"192.0.2.1\"]}, got %s (%v)", out, err)
+		}
+	},
+	"get banip with-time": func(t *testing.T, out []byte) {
+		var v []struct {
+			Address   string  `json:"address"`
+			Start     string  `json:"start"`
+			StartUnix int64   `json:"start_unix"`
+			Bantime   int64   `json:"bantime"`
+			End       *string `json:"end"`
+			EndUnix   *int64  `json:"end_unix"`
+		}
+		if err := json.Unmarshal(out, &v); err != nil || len(v) != 3 {
+			t.Fatalf("want 3 bans, got %s (%v)", out, err)
+		}
+		for _, b := range v {
+			start, err := time.Parse(time.RFC3339, b.Start)
+			if err != nil || start.Unix() != b.StartUnix || time.Since(start) > time.Hour || time.Since(start) < -time.Minute {
+				t.Errorf("%s: start %q, start_unix %d: want now, and the two equal", b.Address, b.Start, b.StartUnix)
+			}
+			if b.Bantime != 3600 || b.End == nil || b.EndUnix == nil || *b.EndUnix != b.StartUnix+3600 {
+				t.Errorf("%s: bantime %d, end_unix %v: want an hour after the start", b.Address, b.Bantime, b.EndUnix)
+			}
+		}
+	},
+}
+
+func banctlVersusClient(t *testing.T, client, banctl, kind string, start func(*testing.T) *server) {
 	steps := sequence()
 	viaClient := start(t)
 	viaBanctl := start(t)
@@ -568,19 +668,23 @@ func banctlVersusClient(t *testing.T, client, banctl string, start func(*testing
 		return runClient(t, append([]string{client, "-s", viaClient.sock}, args...)...)
 	})
 	type jsonRun struct {
+		step string
 		args []string
 		r    result
 	}
 	var jsonRuns []jsonRun
-	banctlRes := runSequence(t, steps, viaBanctl.sock, func(args []string) result {
+	banctlRes := make([]result, 0, len(steps))
+	for _, st := range steps {
 		// The JSON run goes first, on read-only steps only, so that the
 		// text run still sees the state the sequence expects.
-		if isReadOnly(args) {
-			jr := runClient(t, append([]string{banctl, "-o", "json", "-s", viaBanctl.sock}, args...)...)
-			jsonRuns = append(jsonRuns, jsonRun{args, jr})
+		if isReadOnly(st.args) {
+			jr := runClient(t, append([]string{banctl, "-o", "json", "-s", viaBanctl.sock}, st.args...)...)
+			jsonRuns = append(jsonRuns, jsonRun{st.name, st.args, jr})
 		}
-		return runClient(t, append([]string{banctl, "-s", viaBanctl.sock}, args...)...)
-	})
+		banctlRes = append(banctlRes, runSequence(t, []step{st}, viaBanctl.sock, func(args []string) result {
+			return runClient(t, append([]string{banctl, "-s", viaBanctl.sock}, args...)...)
+		})[0])
+	}
 	viaClient.waitExit(t)
 	viaBanctl.waitExit(t)
 
@@ -590,26 +694,47 @@ func banctlVersusClient(t *testing.T, client, banctl string, start func(*testing
 			want.Stdout, want.Stderr = normalise(want.Stdout, viaClient.sock), normalise(want.Stderr, viaClient.sock)
 			got := banctlRes[i]
 			got.Stdout, got.Stderr = normalise(got.Stdout, viaBanctl.sock), normalise(got.Stderr, viaBanctl.sock)
-			if got != want {
-				t.Errorf("%s:\nbanctl printed:\n%s\nfail2ban-client printed:\n%s", shellWords(st.args), got, want)
+			if want.Code == 0 {
+				if got != want {
+					t.Errorf("%s:\nbanctl printed:\n%s\nfail2ban-client printed:\n%s", shellWords(st.args), got, want)
+				}
+				return
+			}
+			row, ok := banctlErrorFor(st.name, kind)
+			if !ok {
+				t.Fatalf("%s: fail2ban-client fails on %s (%s); add a banctlErrors row for banctl's line; banctl printed:\n%s",
+					shellWords(st.args), kind, strings.TrimSpace(want.Stdout), got)
+			}
+			line := strings.TrimSuffix(got.Stderr, "\n")
+			okLine := line == row.stderr
+			if row.like {
+				okLine = strings.HasPrefix(line, "banctl: ") && strings.Contains(line, row.stderr)
+			}
+			if got.Code != 255 || got.Stdout != "" || strings.Contains(line, "\n") || !okLine {
+				t.Errorf("%s: want exit 255, no stdout and the one line %q on stderr; banctl printed:\n%s", shellWords(st.args), row.stderr, got)
 			}
 		})
 	}
 	for _, jr := range jsonRuns {
-		var v struct {
-			Code   *int            `json:"code"`
-			Result json.RawMessage `json:"result"`
-			Error  *struct {
-				Class   string `json:"class"`
-				Message string `json:"message"`
-			} `json:"error"`
-		}
-		if err := json.Unmarshal([]byte(jr.r.Stdout), &v); err != nil || v.Code == nil {
-			t.Errorf("banctl -o json %s: not a reply object (%v): %q", shellWords(jr.args), err, jr.r.Stdout)
+		out := []byte(jr.r.Stdout)
+		var v any
+		if err := json.Unmarshal(out, &v); err != nil || strings.Count(jr.r.Stdout, "\n") != 1 {
+			t.Errorf("banctl -o json %s: not one line of JSON (%v): %q", shellWords(jr.args), err, jr.r.Stdout)
 			continue
 		}
-		if (*v.Code == 0) != (jr.r.Code == 0) || (*v.Code != 0) != (v.Error != nil) {
-			t.Errorf("banctl -o json %s: code %d, error %v, exit %d disagree", shellWords(jr.args), *v.Code, v.Error, jr.r.Code)
+		var e struct {
+			Error *struct {
+				Type    *string `json:"type"`
+				Message *string `json:"message"`
+			} `json:"error"`
+		}
+		isErr := json.Unmarshal(out, &e) == nil && e.Error != nil && e.Error.Type != nil && e.Error.Message != nil
+		if isErr != (jr.r.Code != 0) || jr.r.Stderr != "" {
+			t.Errorf("banctl -o json %s: exit %d with output %s and stderr %q: want an error object exactly when it fails, and nothing on stderr",
+				shellWords(jr.args), jr.r.Code, out, jr.r.Stderr)
+		}
+		if check := banctlJSONShapes[jr.step]; check != nil {
+			t.Run("json "+jr.step, func(t *testing.T) { check(t, out) })
 		}
 	}
 	if len(jsonRuns) == 0 {

@@ -23,7 +23,7 @@ var errBeautify = errors.New("banctl: reply does not fit the command")
 func beautify(cmd []string, resp any) (string, error) {
 	out, partial, err := beautifyValue(cmd, resp)
 	if err != nil {
-		return pyRepr(partial) + pyRepr(resp), err
+		return protocol.Repr(partial) + protocol.Repr(resp), err
 	}
 	return pyStr(out), nil
 }
@@ -85,7 +85,7 @@ func beautifyValue(inC []string, resp any) (out, partial any, err error) {
 		if n, ok := asInt(resp); ok {
 			name = levelName(n)
 		}
-		return "Current logging level is " + pyRepr(name), nil, nil
+		return "Current logging level is " + protocol.Repr(name), nil, nil
 	case "dbfile":
 		if resp == nil {
 			return "Database currently disabled", nil, nil
@@ -449,6 +449,9 @@ func levelName(n int64) string {
 }
 
 // beautifyError renders an exception reply as fail2ban-client prints it.
+// banctl prints its own one-line errors instead (errors.go); the port stays,
+// checked against fail2ban's with the rest, as the reference for how
+// fail2ban-client words each exception.
 func beautifyError(exc any) string {
 	e, ok := exc.(*protocol.Exception)
 	if !ok {
@@ -458,7 +461,7 @@ func beautifyError(exc any) string {
 	if len(e.Args) > 0 {
 		first = pyStr(e.Args[0])
 	}
-	switch excName(e) {
+	switch e.Name() {
 	case "UnknownJailException":
 		return "Sorry but the jail '" + first + "' does not exist"
 	case "IndexError":

@@ -159,7 +159,7 @@ func render(cmd []string, reply any, isErr bool) string {
 func TestBeautifyGolden(t *testing.T) {
 	var all bytes.Buffer
 	for _, tc := range beautifyCases {
-		fmt.Fprintf(&all, "== %s %s\n%s\n", tc.name, pyRepr(stringsToList(tc.cmd)), render(tc.cmd, tc.reply, tc.isErr))
+		fmt.Fprintf(&all, "== %s %s\n%s\n", tc.name, protocol.Repr(stringsToList(tc.cmd)), render(tc.cmd, tc.reply, tc.isErr))
 	}
 	golden := filepath.Join("testdata", "beautify.golden")
 	if *update {

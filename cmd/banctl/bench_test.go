@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/banserver/banserver/protocol"
 )
@@ -31,21 +32,11 @@ func BenchmarkBeautifyStatus10k(b *testing.B) {
 	}
 }
 
-func BenchmarkReplyJSONStatus10k(b *testing.B) {
+func BenchmarkResultJSONStatus10k(b *testing.B) {
 	v := bigStatus(10000)
+	cmd := []string{"status", "api"}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := replyJSON(0, v); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkPyReprBanned10k(b *testing.B) {
-	ips := bigStatus(10000).([]any)[1].(protocol.Tuple)[1].([]any)[2].(protocol.Tuple)[1]
-	v := []any{protocol.Dict{{Key: "api", Value: ips}}}
-	b.ReportAllocs()
-	for b.Loop() {
-		_ = pyRepr(v)
+		_ = resultJSON(cmd, v, time.UTC)
 	}
 }

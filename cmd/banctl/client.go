@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -30,17 +29,21 @@ const (
 	levelInfo    = 20
 	levelWarning = 30
 	levelError   = 40
+	levelOff     = 100 // above every level: nothing is logged
 )
 
 // logger writes fail2ban-client's stderr lines:
 // "2006-01-02 15:04:05,000 fail2ban                [PID]: ERROR   message".
+// banctl's own errors do not go through it (see cliError); these lines are
+// the extra detail -v asks for.
 type logger struct {
 	w     io.Writer
 	level int // lines below it are dropped
 }
 
 // newLogger maps verbosity to a threshold as fail2ban-client does: 0 or
-// less ERROR, 1 WARNING, 2 INFO, 3 and more DEBUG.
+// less ERROR, 1 WARNING, 2 INFO, 3 and more DEBUG. import-fail2ban reports
+// through it.
 func newLogger(w io.Writer, verbose int) *logger {
 	l := &logger{w: w}
 	switch {
@@ -54,6 +57,17 @@ func newLogger(w io.Writer, verbose int) *logger {
 		l.level = levelDebug
 	}
 	return l
+}
+
+// newDetailLogger is the server commands' logger: their errors are
+// banctl's own lines (cliError), so fail2ban-client's log lines are only
+// the extra detail -v asks for: none by default, INFO and up with -v,
+// DEBUG with -vv.
+func newDetailLogger(w io.Writer, verbose int) *logger {
+	if verbose <= 1 {
+		return &logger{w: w, level: levelOff}
+	}
+	return newLogger(w, verbose)
 }
 
 func (l *logger) logf(level int, format string, a ...any) {
@@ -73,80 +87,108 @@ func (l *logger) logf(level int, format string, a ...any) {
 type client struct {
 	opts   options
 	stdout io.Writer
+	stderr io.Writer
 	log    *logger
+	// loc is the zone `get JAIL banip --with-time` times are read in for
+	// -o json: the server writes them in its local time.
+	loc *time.Location
 }
 
 // errNotSupported is returned for the commands fail2ban-client executes
 // itself rather than sending them to the server.
 var errNotSupported = errors.New("banctl: command not supported")
 
+// fail reports err, once: with -o json as an error object on stdout,
+// else as one line on stderr. It returns the exit code.
+func (c *client) fail(err error) int {
+	var ce *cliError
+	if !errors.As(err, &ce) {
+		ce = &cliError{typ: "Error", msg: strings.TrimPrefix(err.Error(), "banctl: "), err: err}
+	}
+	if c.opts.output == "json" {
+		c.stdout.Write(append(errorJSON(ce), '\n'))
+	} else {
+		writeLine(c.stderr, ce.Error())
+	}
+	return exitFail
+}
+
 // command runs the command words and returns the exit code.
 func (c *client) command(words []string) int {
 	if err := checkSupported(words); err != nil {
-		c.log.logf(levelError, "%v", err)
-		return exitFail
+		return c.fail(&cliError{typ: "UsageError", msg: strings.TrimPrefix(err.Error(), "banctl: "), err: err})
 	}
 	sock, err := c.socketPath()
 	if err != nil {
-		c.log.logf(levelError, "%v", err)
-		return exitFail
+		return c.fail(&cliError{typ: "ConfigError", msg: strings.TrimPrefix(err.Error(), "banctl: "), err: err})
 	}
 	c.log.logf(levelInfo, "Using socket file %s", sock)
-	timeout := c.opts.timeout
+	timeout, waitHint := c.opts.timeout, "wait longer with --timeout SECONDS"
 	if words[0] == "ping" && len(words) > 1 {
 		// "ping 2" waits 2 seconds; the words still go out as strings.
-		f, err := strconv.ParseFloat(words[1], 64)
+		d, err := parseSeconds(words[1])
 		if err != nil {
-			c.log.logf(levelError, "could not convert string to float: %s", pyRepr(words[1]))
-			return exitFail
+			return c.fail(&cliError{typ: "UsageError", msg: fmt.Sprintf(
+				"ping: %s is not a number of seconds to wait", protocol.ReprString(words[1])), err: err})
 		}
-		timeout = time.Duration(f * float64(time.Second))
+		timeout, waitHint = d, "give ping more seconds"
 	}
-	c.log.logf(levelDebug, "CMD: %s", pyRepr(stringsToList(words)))
+	c.log.logf(levelDebug, "CMD: %s", protocol.Repr(stringsToList(words)))
 	code, v, err := roundTrip(sock, words, timeout)
 	if err != nil {
-		c.logSocketError(sock, words[0] == "ping", err)
-		return exitFail
-	}
-	if c.opts.output == "json" {
-		b, err := replyJSON(code, v)
-		if err != nil {
-			c.log.logf(levelError, "%v", err)
-			return exitFail
-		}
-		c.stdout.Write(append(b, '\n'))
-		if code != 0 {
-			return exitFail
-		}
-		return exitOK
+		c.log.logf(levelDebug, "socket error: %v", err)
+		return c.fail(connError(sock, timeout, waitHint, err))
 	}
 	switch code {
 	case 0:
-		c.log.logf(levelDebug, "OK : %s", pyRepr(v))
-		out, err := beautify(words, v)
+		c.log.logf(levelDebug, "OK : %s", protocol.Repr(v))
+		if c.opts.output == "json" {
+			c.stdout.Write(append(resultJSON(words, v, c.loc), '\n'))
+			return exitOK
+		}
+		out, err := renderText(words, v)
 		if err != nil {
 			c.log.logf(levelWarning, "Beautifier error. Please report the error")
-			c.log.logf(levelError, "Beautify %s with %s failed", pyRepr(v), pyRepr(stringsToList(words)))
+			c.log.logf(levelError, "Beautify %s with %s failed", protocol.Repr(v), protocol.Repr(stringsToList(words)))
+			// The text fail2ban-client falls back to still goes to
+			// stdout: a script may be reading it.
+			writeLine(c.stderr, fmt.Sprintf("banctl: warning: the reply to %s has an unexpected shape; printed as received",
+				protocol.ReprString(strings.Join(words, " "))))
 		}
 		writeLine(c.stdout, out)
 		return exitOK
 	case 1:
 		var args []any
-		if e, ok := v.(*protocol.Exception); ok {
+		if e, ok := v.(*protocol.Exception); ok && e != nil {
 			args = e.Args
 		} else {
 			args = []any{v}
 		}
-		c.log.logf(levelError, "NOK: %s", pyRepr(protocol.Tuple(args)))
-		writeLine(c.stdout, beautifyError(v))
-		return exitFail
+		c.log.logf(levelError, "NOK: %s", protocol.Repr(protocol.Tuple(args)))
+		return c.fail(exceptionError(words, v))
 	default:
 		// A bare "ERROR: ..." string: the server could not even read the
 		// request. fail2ban-client trips over it with an AttributeError;
 		// the server's own words are more use to an operator.
-		c.log.logf(levelError, "%s", pyStr(v))
-		return exitFail
+		return c.fail(serverError(v))
 	}
+}
+
+// renderText is the text output of a successful reply: fail2ban-client's
+// (beautify), except for banserver's "help", whose list of lines is
+// printed one per line rather than as a Python list.
+func renderText(words []string, v any) (string, error) {
+	if len(words) == 1 && words[0] == "help" {
+		if lines, ok := strItems(v); ok && !isString(v) {
+			return strings.Join(lines, "\n"), nil
+		}
+	}
+	return beautify(words, v)
+}
+
+func isString(v any) bool {
+	_, ok := v.(string)
+	return ok
 }
 
 func stringsToList(words []string) []any {
@@ -158,15 +200,15 @@ func stringsToList(words []string) []any {
 }
 
 // checkSupported refuses what fail2ban-client does locally: starting a
-// server, restarting it, or reading jail.conf to reload it.
+// server, or restarting it. (fail2ban-client's "reload" reads jail.conf in
+// the client and streams it; banctl sends "reload" or "reload JAIL" and
+// banserver rereads its own config.)
 func checkSupported(words []string) error {
 	switch {
 	case len(words) == 1 && words[0] == "start":
-		return fmt.Errorf("%w: 'start' starts a server; start banserver with its service manager (systemctl start banserver)", errNotSupported)
+		return fmt.Errorf("%w: 'start' starts a server; banserver is started by its service manager: systemctl start banserver", errNotSupported)
 	case words[0] == "restart":
-		return fmt.Errorf("%w: 'restart' restarts a server; use the service manager (systemctl restart banserver)", errNotSupported)
-	case words[0] == "reload":
-		return fmt.Errorf("%w: 'reload' reads fail2ban's jail files in the client; reload banserver with its service manager (systemctl reload banserver, SIGHUP)", errNotSupported)
+		return fmt.Errorf("%w: 'restart' restarts a server; use 'systemctl restart banserver', or 'banctl reload' to reread its config", errNotSupported)
 	}
 	return nil
 }
@@ -223,41 +265,4 @@ func roundTrip(sock string, words []string, timeout time.Duration) (code int, v 
 	// Best effort: after "stop" the server may already be gone.
 	conn.Write([]byte(protocol.CloseCommand + protocol.EndCommand))
 	return code, v, nil
-}
-
-// logSocketError ports fail2ban-client's __logSocketError: which message
-// depends on whether the socket file exists and is writable.
-func (c *client) logSocketError(sock string, errorOnly bool, err error) {
-	if _, statErr := os.Stat(sock); statErr != nil {
-		c.log.logf(levelError, "Failed to access socket path: %s. Is fail2ban running?", sock)
-		return
-	}
-	if syscall.Access(sock, 2 /* W_OK */) != nil {
-		c.log.logf(levelError, "Permission denied to socket: %s, (you must be root)", sock)
-		return
-	}
-	text := pySocketError(err)
-	if errorOnly {
-		c.log.logf(levelError, "%s", text)
-		return
-	}
-	c.log.logf(levelError, "[%s] Unable to contact server. Is it running?", text)
-}
-
-// pySocketError writes err as Python's str() of the matching OSError:
-// "[Errno 111] Connection refused", or "timed out".
-func pySocketError(err error) string {
-	var ne net.Error
-	if errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
-		return "timed out"
-	}
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		msg := errno.Error()
-		if msg != "" {
-			msg = strings.ToUpper(msg[:1]) + msg[1:]
-		}
-		return fmt.Sprintf("[Errno %d] %s", int(errno), msg)
-	}
-	return err.Error()
 }

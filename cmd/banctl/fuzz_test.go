@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/banserver/banserver/protocol"
 )
@@ -30,31 +31,43 @@ func FuzzJSONString(f *testing.F) {
 }
 
 // FuzzReply feeds arbitrary reply pickles through the decoder into the
-// beautifier and the JSON writer: whatever a server sends, banctl must
+// beautifier and the JSON shapes: whatever a server sends, banctl must
 // print something and never panic, and its JSON must be valid.
 func FuzzReply(f *testing.F) {
 	seeds := []any{"pong", int64(3), nil, []any{"192.0.2.1"},
 		[]any{protocol.Tuple{"Number of jail", int64(0)}, protocol.Tuple{"Jail list", ""}},
-		[]any{protocol.Dict{{Key: "api", Value: []any{"192.0.2.1"}}}}}
+		[]any{protocol.Dict{{Key: "api", Value: []any{"192.0.2.1"}}}},
+		[]any{"192.0.2.1 \t2026-01-02 03:04:05 + 3600 = 2026-01-02 04:04:05"},
+		[]any{protocol.Tuple{"Filter", []any{protocol.Tuple{"Currently failed", int64(0)}}}, protocol.Tuple{"Actions", []any{}}}}
 	for _, v := range seeds {
 		msg, err := protocol.AppendReply(nil, 4, 0, v)
 		if err != nil {
 			f.Fatal(err)
 		}
 		f.Add(bytes.TrimSuffix(msg, []byte(protocol.EndCommand)), "status")
+		f.Add(bytes.TrimSuffix(msg, []byte(protocol.EndCommand)), "--with-time")
 	}
 	f.Fuzz(func(t *testing.T, msg []byte, cmd string) {
 		code, v, err := protocol.DecodeReply(msg)
 		if err != nil {
 			return
 		}
-		for _, words := range [][]string{{cmd}, {"status", cmd}, {"get", "api", cmd}, {"get", "api", "banip", cmd}} {
+		for _, words := range [][]string{{cmd}, {"status", cmd}, {"get", "api", cmd}, {"get", "api", "banip", cmd}, {"banned", cmd}} {
 			beautify(words, v)
+			renderText(words, v)
+			if out := resultJSON(words, v, time.UTC); !json.Valid(out) {
+				t.Fatalf("resultJSON(%q, %s) = %s: not valid JSON", words, protocol.Repr(v), out)
+			}
 		}
 		beautifyError(v)
-		out, err := replyJSON(code, v)
-		if err != nil || !json.Valid(out) {
-			t.Fatalf("replyJSON(%d, %s) = %s, %v", code, pyRepr(v), out, err)
+		var e *cliError
+		if code == 1 {
+			e = exceptionError([]string{cmd}, v)
+		} else {
+			e = serverError(v)
+		}
+		if out := errorJSON(e); !json.Valid(out) {
+			t.Fatalf("errorJSON(%d, %s) = %s: not valid JSON", code, protocol.Repr(v), out)
 		}
 	})
 }

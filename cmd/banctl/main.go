@@ -1,23 +1,28 @@
-// Command banctl is banserver's ops CLI: fail2ban-client's command grammar
-// and output, spoken over the same Unix-socket protocol, so it drives
-// banserver and fail2ban-server alike.
+// Command banctl is banserver's ops CLI. It speaks fail2ban-client's
+// command grammar over the same Unix-socket protocol, so it drives banserver
+// and fail2ban-server alike:
 //
 //	banctl [options] <command words...>
 //
-// It sends the words as a pickled list of strings, prints the reply the way
-// fail2ban-client 1.0.2 does (or as JSON with -o json), and exits 0 when the
-// server answered without an exception, 255 otherwise, as fail2ban-client.
-// Commands fail2ban-client runs itself (start, restart, reload, -i) are not
-// supported: banserver is started and reloaded by its service manager.
+// It sends the words as a pickled list of strings and prints a successful
+// reply the way fail2ban-client 1.0.2 does, so scripts written for
+// fail2ban-client read its results unchanged; with -o json it prints the
+// reply as structured JSON instead (JSON.md). Its own errors are one line
+// on stderr naming what to do. It exits 0 when the server answered
+// without an exception, 255 otherwise, as fail2ban-client.
+//
+// "reload [JAIL]" is sent to the server, which rereads its own config;
+// "start" (of the server), "restart" and -i, which fail2ban-client runs
+// itself, are refused: banserver is run by its service manager.
 package main
 
 import (
 	"io"
 	"os"
+	"time"
 
 	"github.com/banserver/banserver/version"
 )
-
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -28,8 +33,7 @@ func main() {
 func run(argv []string, stdout, stderr io.Writer) int {
 	opts, words, err := parseArgs(argv)
 	if err != nil {
-		writeLine(stderr, err.Error())
-		writeLine(stderr, "Try 'banctl --help'.")
+		writeLine(stderr, err.Error()+" (see 'banctl --help')")
 		return exitFail
 	}
 	switch {
@@ -51,6 +55,6 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	if words[0] == importCommand {
 		return runImport(opts, words[1:], stdout, stderr)
 	}
-	c := &client{opts: opts, stdout: stdout, log: newLogger(stderr, opts.verbose)}
+	c := &client{opts: opts, stdout: stdout, stderr: stderr, log: newDetailLogger(stderr, opts.verbose), loc: time.Local}
 	return c.command(words)
 }
