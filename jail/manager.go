@@ -313,8 +313,29 @@ func validName(name string) error {
 // Add creates a jail. Zero MaxRetry, FindTime and BanTime take fail2ban's
 // defaults; the name may not be empty or "--all".
 func (m *Manager) Add(cfg Config) error {
-	if err := validName(cfg.Name); err != nil {
+	cfg, err := checkConfig(cfg)
+	if err != nil {
 		return err
+	}
+	j := &jail{
+		name: cfg.Name,
+		bans: make(map[netip.Prefix]*banEntry),
+	}
+	j.configure(cfg)
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.jails[cfg.Name]; ok {
+		return fmt.Errorf("%w: %q", ErrDuplicateJail, cfg.Name)
+	}
+	m.jails[cfg.Name] = j
+	return nil
+}
+
+// checkConfig fills cfg's zero settings with the defaults and checks it.
+func checkConfig(cfg Config) (Config, error) {
+	if err := validName(cfg.Name); err != nil {
+		return cfg, err
 	}
 	if cfg.MaxRetry == 0 {
 		cfg.MaxRetry = DefaultMaxRetry
@@ -325,42 +346,42 @@ func (m *Manager) Add(cfg Config) error {
 	if cfg.BanTime == 0 {
 		cfg.BanTime = DefaultBanTime
 	}
-	if err := checkMaxRetry(cfg.MaxRetry); err != nil {
-		return err
-	}
-	if err := checkPrefix6(cfg.IPv6Prefix); err != nil {
-		return err
-	}
-	if err := checkFindTime(cfg.FindTime); err != nil {
-		return err
-	}
-	if err := checkBanTime(cfg.BanTime); err != nil {
-		return err
+	for _, err := range []error{checkMaxRetry(cfg.MaxRetry), checkPrefix6(cfg.IPv6Prefix), checkFindTime(cfg.FindTime), checkBanTime(cfg.BanTime)} {
+		if err != nil {
+			return cfg, err
+		}
 	}
 	for _, p := range cfg.IgnoreIP {
 		if !p.IsValid() || p.Addr().Zone() != "" {
-			return fmt.Errorf("%w: ignoreip %v", ErrInvalidAddress, p)
+			return cfg, fmt.Errorf("%w: ignoreip %v", ErrInvalidAddress, p)
 		}
 	}
-	j := &jail{
-		name: cfg.Name,
-		bans: make(map[netip.Prefix]*banEntry),
-	}
+	return cfg, nil
+}
+
+// configure gives j the settings cfg (checked); j.mu is held, or j is new.
+func (j *jail) configure(cfg Config) {
 	j.cfg = cfg
 	j.cfg.Actions = slices.Clone(cfg.Actions)
-	j.setIgnore(nil)
-	for _, p := range cfg.IgnoreIP {
-		j.addIgnore(p)
-	}
+	j.cfg.Increment.Multipliers = slices.Clone(cfg.Increment.Multipliers)
+	j.setIgnore(cfg.IgnoreIP)
 	j.findTime.Store(window(cfg.FindTime))
+}
 
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.jails[cfg.Name]; ok {
-		return fmt.Errorf("%w: %q", ErrDuplicateJail, cfg.Name)
+// Reconfigure gives a running jail new settings (a reload of the
+// configuration), keeping its bans and failure counts: the new maxretry
+// and findtime apply to the failures already counted, the new bantime to
+// bans made from now on (live bans keep their end), the new ignore list to
+// failures from now on. Zero settings take the defaults, as in Add.
+func (m *Manager) Reconfigure(cfg Config) error {
+	cfg, err := checkConfig(cfg)
+	if err != nil {
+		return err
 	}
-	m.jails[cfg.Name] = j
-	return nil
+	return m.locked(cfg.Name, func(j *jail) error {
+		j.configure(cfg)
+		return nil
+	})
 }
 
 func checkMaxRetry(n int) error {

@@ -1171,3 +1171,41 @@ func TestIncrementUsesHistory(t *testing.T) {
 		}
 	}
 }
+
+// TestReconfigure: a reload's new settings apply to a running jail, which
+// keeps its bans and the failures it counted.
+func TestReconfigure(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.add(t, Config{Name: "j", MaxRetry: 5, BanTime: time.Hour, Actions: []string{"log"}})
+	banned, failing := mustAddr("192.0.2.1"), mustAddr("192.0.2.2")
+	f.m.BanIP("j", []netip.Addr{banned})
+	for range 3 {
+		f.m.Attempt("j", failing, nil)
+	}
+	err := f.m.Reconfigure(Config{Name: "j", MaxRetry: 4, BanTime: 2 * time.Hour, IgnoreIP: []netip.Prefix{mustPrefix("203.0.113.0/24")}, Actions: []string{"blackhole"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := f.m.Config("j")
+	if cfg.MaxRetry != 4 || cfg.BanTime != 2*time.Hour || cfg.FindTime != DefaultFindTime || !slices.Equal(cfg.Actions, []string{"blackhole"}) || len(cfg.IgnoreIP) != 1 {
+		t.Fatalf("config after Reconfigure: %+v", cfg)
+	}
+	if b, _ := f.m.IsBanned("j", banned); !b {
+		t.Fatal("the ban was lost")
+	}
+	// The fourth failure bans under the new maxretry: the three before
+	// were kept.
+	f.m.Attempt("j", failing, nil)
+	if b, _ := f.m.IsBanned("j", failing); !b {
+		t.Fatal("failures counted before Reconfigure were lost")
+	}
+	if ign, _ := f.m.Ignored("j", mustAddr("203.0.113.5")); !ign {
+		t.Fatal("the new ignoreip does not apply")
+	}
+	if err := f.m.Reconfigure(Config{Name: "j", MaxRetry: 5000}); !errors.Is(err, ErrInvalidValue) {
+		t.Fatalf("Reconfigure with maxretry 5000: %v", err)
+	}
+	if err := f.m.Reconfigure(Config{Name: "nojail"}); !errors.Is(err, ErrUnknownJail) {
+		t.Fatalf("Reconfigure of an unknown jail: %v", err)
+	}
+}
