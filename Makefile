@@ -3,7 +3,13 @@
 
 GO        ?= go
 BIN       := bin
+# Root's daemon listens on /run/ban.sock; another user's where that user may
+# create it (its runtime directory, else a directory of its own in /tmp).
+ifeq ($(shell id -u),0)
 SOCKET    ?= /run/ban.sock
+else
+SOCKET    ?= $(or $(XDG_RUNTIME_DIR),/tmp/banserver-$(shell id -u))/ban.sock
+endif
 # Counts, not durations: go1.26's fuzz coordinator can fail a clean run with
 # "context deadline exceeded" when a duration ends mid-execution on a busy
 # machine (go.dev/issue/75804, fixed in go1.27); a count has no deadline.
@@ -23,7 +29,10 @@ all: build
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
 
+# As root the store is /var/lib/banserver/bans.db; as another user the
+# daemon keeps it in that user's state directory and says where at start.
 run: build
+	@echo "banserver on $(SOCKET); from another shell: $(BIN)/banctl -s $(SOCKET) status"
 	$(BIN)/banserver --socket $(SOCKET)
 
 # deps installs the Debian packages the tests need when running as root and

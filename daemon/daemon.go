@@ -33,24 +33,37 @@ type Options struct {
 	DB string
 	// Ready, if set, is called once the socket accepts connections.
 	Ready func(socket string)
+	// Reload, if set, asks for a reload of the configuration file each
+	// time it receives (cmd/banserver sends SIGHUP there).
+	Reload <-chan struct{}
+}
+
+// daemon is one running banserver: what a reload changes.
+type daemon struct {
+	o     Options
+	log   *zap.Logger
+	level zap.AtomicLevel
+	reg   *actions.Registry
+	queue *actions.Queue
+	jails *jail.Manager
+	bans  *banStore // nil: memory only
+	kern  *kernelState
+
+	// mu serializes reloads; it guards the fields below.
+	mu  sync.Mutex
+	cfg *config.Config // the configuration running
+	// fromConfig are the running jails the configuration file made (not
+	// those added over the socket): a reload removes those it no longer
+	// names, and leaves the others.
+	fromConfig map[string]bool
 }
 
 // Run starts the daemon and blocks until ctx ends or a client sends `stop`.
 // Cancellation is a clean shutdown, not an error.
 func Run(ctx context.Context, o Options) error {
-	cfg, err := config.Load(o.ConfigPath)
+	cfg, err := loadConfig(o)
 	if err != nil {
 		return err
-	}
-	if o.Socket != "" {
-		cfg.Socket.Path = o.Socket
-	}
-	if o.DB != "" {
-		cfg.DB = o.DB
-	}
-	purgeAge, err := jail.ParseDuration(cfg.DBPurgeAge)
-	if err != nil || purgeAge <= 0 {
-		return fmt.Errorf("daemon: dbpurgeage %q: %w", cfg.DBPurgeAge, config.ErrInvalid)
 	}
 	level, levelName, err := zapLevel(cfg.Log.Level)
 	if err != nil {
@@ -62,7 +75,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer log.Sync()
 
-	bans, err := openStore(cfg.DB, purgeAge, cfg.DBMaxMatches, log.Named("store"))
+	bans, err := openStore(storePath(o, cfg, log), cfg.PurgeAge(), cfg.DBMaxMatches, log.Named("store"))
 	if err != nil {
 		return err
 	}
@@ -104,18 +117,15 @@ func Run(ctx context.Context, o Options) error {
 			}})
 		},
 	})
+	d := &daemon{o: o, log: log, level: level, reg: reg, queue: queue, jails: jails, bans: bans,
+		cfg: cfg, fromConfig: map[string]bool{}}
+	d.kern = newKernelState(reg, queue, jails, bans, log.Named("kernel"))
 	for _, jc := range cfg.Jails {
 		c, err := jailConfig(jc, reg)
 		if err != nil {
 			return err
 		}
-		if err := jails.Add(c); err != nil {
-			return fmt.Errorf("daemon: jail %q: %w", jc.Name, err)
-		}
-		if err := jails.Start(jc.Name); err != nil {
-			return fmt.Errorf("daemon: jail %q: %w", jc.Name, err)
-		}
-		if err := bans.restore(jails, jc.Name); err != nil {
+		if err := d.addJail(c); err != nil {
 			return err
 		}
 	}
@@ -149,14 +159,13 @@ func Run(ctx context.Context, o Options) error {
 	// must not touch the kernel state of the one already running. Clients
 	// connecting meanwhile wait in the listen backlog, so the first command
 	// finds the kernel agreeing with the jails.
-	kern := newKernelState(reg, queue, jails, bans, log.Named("kernel"))
 	var specs []string
 	for _, name := range jails.Jails() {
 		if c, err := jails.Config(name); err == nil {
 			specs = append(specs, c.Actions...)
 		}
 	}
-	if err := kern.start(ctx, specs); err != nil {
+	if err := d.kern.start(ctx, specs); err != nil {
 		ln.Close()
 		return err
 	}
@@ -175,15 +184,11 @@ func Run(ctx context.Context, o Options) error {
 		IdleTimeout: cfg.Limits.IdleTimeout,
 		Stop:        cancel,
 		OnJailStart: func(name string) error {
-			return kern.jailStarted(ctx, name, func(name string) error { return bans.restore(jails, name) })
+			return d.kern.jailStarted(ctx, name, func(name string) error { return bans.restore(jails, name) })
 		},
-		SetActions: func(name string, specs []string) error { return kern.setActions(ctx, name, specs) },
+		SetActions: func(name string, specs []string) error { return d.kern.setActions(ctx, name, specs) },
 		Access:     accessRules(cfg.Access),
-		Limits: server.Limits{
-			MaxAddresses: cfg.Limits.MaxAddresses, RatePerUID: cfg.Limits.RatePerUID, RateBurst: cfg.Limits.RateBurst,
-			MaxConns: cfg.Limits.MaxConns, MaxConnsPerUID: cfg.Limits.MaxConnsPerUID,
-			ReadTimeout: cfg.Limits.ReadTimeout, MaxJails: cfg.Limits.MaxJails,
-		},
+		Limits:     serverLimits(cfg.Limits),
 	}
 	if bans != nil {
 		srvOpts.DB = bans.set
@@ -197,7 +202,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	var wg sync.WaitGroup
-	errs := make(chan error, 3)
+	errs := make(chan error, 4)
 	run := func(name string, f func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -217,6 +222,20 @@ func Run(ctx context.Context, o Options) error {
 	if bans != nil {
 		run("purge", bans.purge)
 	}
+	if o.Reload != nil {
+		run("reload", func(ctx context.Context) error {
+			for {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-o.Reload:
+					if err := d.reload(ctx, ""); err != nil {
+						log.Error("reload refused; the running configuration stays", zap.Error(err))
+					}
+				}
+			}
+		})
+	}
 	run("server", func(ctx context.Context) error { return srv.Serve(ctx, ln) })
 	<-ctx.Done()
 	wg.Wait()
@@ -231,31 +250,50 @@ func Run(ctx context.Context, o Options) error {
 	}
 }
 
-// jailConfig turns a configured jail into the jail package's settings.
+// loadConfig loads the configuration with every check the daemon makes
+// (CheckConfig's), and the command line's overrides.
+func loadConfig(o Options) (*config.Config, error) {
+	cfg, err := config.LoadWith(o.ConfigPath, configChecks(checkRegistry("")))
+	if err != nil {
+		return nil, err
+	}
+	if o.Socket != "" {
+		cfg.Socket.Path = o.Socket
+	}
+	if o.DB != "" {
+		cfg.DB = o.DB
+	}
+	return cfg, nil
+}
+
+// addJail adds, starts and restores a jail the configuration names.
+func (d *daemon) addJail(c jail.Config) error {
+	if err := d.jails.Add(c); err != nil {
+		return fmt.Errorf("daemon: jail %q: %w", c.Name, err)
+	}
+	if err := d.jails.Start(c.Name); err != nil {
+		return fmt.Errorf("daemon: jail %q: %w", c.Name, err)
+	}
+	if err := d.bans.restore(d.jails, c.Name); err != nil {
+		return err
+	}
+	d.fromConfig[c.Name] = true
+	return nil
+}
+
+// serverLimits are the configured limits as the server takes them.
+func serverLimits(l config.Limits) server.Limits {
+	return server.Limits{
+		MaxAddresses: l.MaxAddresses, RatePerUID: l.RatePerUID, RateBurst: l.RateBurst,
+		MaxConns: l.MaxConns, MaxConnsPerUID: l.MaxConnsPerUID,
+		ReadTimeout: l.ReadTimeout, MaxJails: l.MaxJails,
+	}
+}
+
+// jailConfig turns a configured jail, parsed and checked by config.Load,
+// into the jail package's settings, its actions canonical.
 func jailConfig(jc config.Jail, reg *actions.Registry) (jail.Config, error) {
-	c := jail.Config{Name: jc.Name, MaxRetry: jc.MaxRetry, Actions: jc.Actions, IPv6Prefix: jc.IPv6Prefix}
-	var err error
-	if c.FindTime, err = jail.ParseDuration(jc.FindTime); err != nil {
-		return c, fmt.Errorf("daemon: jail %q: findtime: %w", jc.Name, err)
-	}
-	if c.BanTime, err = jail.ParseDuration(jc.BanTime); err != nil {
-		return c, fmt.Errorf("daemon: jail %q: bantime: %w", jc.Name, err)
-	}
-	for _, kv := range jc.BanTimeExtra() {
-		if _, err := c.Increment.Set(kv[0], kv[1]); err != nil {
-			return c, fmt.Errorf("daemon: jail %q: bantime.%s: %w", jc.Name, kv[0], err)
-		}
-	}
-	for _, s := range jc.IgnoreIP {
-		p, err := jail.ParseIgnore(s)
-		if err != nil {
-			return c, fmt.Errorf("daemon: jail %q: ignoreip: %w", jc.Name, err)
-		}
-		c.IgnoreIP = append(c.IgnoreIP, p)
-	}
-	if jc.IgnoreSelf != nil {
-		c.IgnoreSelf = *jc.IgnoreSelf
-	}
+	c := jc.Parsed()
 	c.Actions = nil
 	for _, a := range jc.Actions {
 		canon, err := reg.Canonical(a)

@@ -2,13 +2,18 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"runtime/debug"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/banserver/banserver/config"
 	"github.com/banserver/banserver/jail"
 	"github.com/banserver/banserver/server"
 	"github.com/banserver/banserver/store"
@@ -24,14 +29,20 @@ type banStore struct {
 	log *zap.Logger
 }
 
+// openStore opens the ban store at path ("none": memory only).
 func openStore(path string, purgeAge time.Duration, maxMatches int, log *zap.Logger) (*banStore, error) {
 	if path == "none" {
+		log.Info("no ban store: bans are kept in memory only and lost at exit")
 		return nil, nil
 	}
 	db, err := store.Open(path, store.Options{MaxMatches: maxMatches, MaxMatchLen: jail.DefaultMaxMatchLen, Log: log})
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, fmt.Errorf("daemon: ban store: %w: run as root, or give a store you can write with --db PATH (or --db none to keep bans in memory only)", err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("daemon: ban store: %w", err)
 	}
+	log.Info("ban store", zap.String("path", path))
 	return &banStore{db: db, set: server.NewDBSettings(path, purgeAge, maxMatches), log: log}, nil
 }
 
@@ -143,4 +154,26 @@ func (b *banStore) purge(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// storePath returns the ban store's path. The default, /var/lib/banserver,
+// is root's: a daemon started as another user with the store left at the
+// default (make run) keeps it where that user may write, in its XDG state
+// directory, and says so.
+func storePath(o Options, cfg *config.Config, log *zap.Logger) string {
+	if o.DB != "" || cfg.DB != config.DefaultDB || os.Geteuid() == 0 {
+		return cfg.DB
+	}
+	state := os.Getenv("XDG_STATE_HOME")
+	if state == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return cfg.DB
+		}
+		state = filepath.Join(home, ".local", "state")
+	}
+	p := filepath.Join(state, "banserver", "bans.db")
+	log.Info("not root: the ban store goes to your state directory, not "+config.DefaultDB+" (choose another with --db PATH, or --db none)",
+		zap.String("path", p))
+	return p
 }

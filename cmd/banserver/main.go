@@ -37,6 +37,19 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	// SIGHUP reloads the configuration file, as fail2ban's reload does.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	reload := make(chan struct{}, 1)
+	go func() {
+		for range hup {
+			select {
+			case reload <- struct{}{}:
+			default: // one is pending already
+			}
+		}
+	}()
+	o.Reload = reload
 	if err := daemon.Run(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "banserver:", err)
 		os.Exit(1)

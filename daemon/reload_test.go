@@ -1,0 +1,110 @@
+package daemon
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// waitFor polls cond until it holds, for at most 20 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 20s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestReloadSIGHUP: SIGHUP re-reads the configuration file and applies it
+// to the running daemon: a jail added, one changed (its bans and counted
+// failures kept, its new actions reconciled into the kernel), one removed;
+// a file that fails to load is refused and the running configuration
+// stays. Before, a change of a jail needed a restart.
+func TestReloadSIGHUP(t *testing.T) {
+	needRoot(t, "ip")
+	ns := newNetNS(t)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "banserver.yaml")
+	write := func(text string) {
+		t.Helper()
+		if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf("kernel:\n  netns: %s\n", ns.path())+text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`
+jails:
+  - name: api
+    maxretry: 3
+    actions: [log]
+  - name: old
+    actions: [blackhole]
+`)
+	sock := filepath.Join(dir, "ban.sock")
+	p := startProc(t, cfgPath, sock, filepath.Join(dir, "bans.db"))
+	for _, c := range [][]any{
+		{"set", "api", "banip", "198.51.100.1"},
+		{"set", "api", "attempt", "198.51.100.2"},
+		{"set", "api", "attempt", "198.51.100.2"},
+		{"set", "old", "banip", "198.51.100.3"},
+		{"add", "dyn"}, // over the socket: a reload leaves it alone
+	} {
+		if code, v := ask(t, sock, c...); code != 0 {
+			t.Fatalf("%v: (%d, %v)", c, code, v)
+		}
+	}
+	ns.waitRoutes(t, "blackhole 198.51.100.3")
+
+	write(`
+jails:
+  - name: api
+    maxretry: 4
+    bantime: 2h
+    actions: [blackhole, log]
+  - name: new
+    maxretry: 7
+    actions: [log]
+`)
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "the reload", func() bool {
+		code, v := ask(t, sock, "status")
+		return code == 0 && fmt.Sprint(v) == "[[Number of jail 3] [Jail list api, dyn, new]]"
+	})
+	if code, v := ask(t, sock, "get", "api", "maxretry"); code != 0 || v != int64(4) {
+		t.Fatalf("api maxretry after reload: (%d, %v)", code, v)
+	}
+	if code, v := ask(t, sock, "get", "new", "maxretry"); code != 0 || v != int64(7) {
+		t.Fatalf("new maxretry: (%d, %v)", code, v)
+	}
+	if got := banList(t, sock, "api"); !equal(got, []string{"198.51.100.1"}) {
+		t.Fatalf("api bans after reload: %v", got)
+	}
+	// api now blackholes: its live ban is routed; old's route is gone.
+	ns.waitRoutes(t, "blackhole 198.51.100.1")
+	// Two failures were counted before: two more ban under maxretry 4.
+	ask(t, sock, "set", "api", "attempt", "198.51.100.2")
+	if code, v := ask(t, sock, "get", "api", "banned", "198.51.100.2"); code != 0 || v != int64(0) {
+		t.Fatalf("banned after 3 of 4: (%d, %v)", code, v)
+	}
+	ask(t, sock, "set", "api", "attempt", "198.51.100.2")
+	if code, v := ask(t, sock, "get", "api", "banned", "198.51.100.2"); code != 0 || v != int64(1) {
+		t.Fatalf("failures counted before the reload were lost: banned = (%d, %v)", code, v)
+	}
+
+	// A file that fails to load: refused, the running configuration stays.
+	write("jails:\n  - name: api\n    maxrety: 9\n")
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "the refusal in the log", func() bool {
+		b, _ := os.ReadFile(p.log)
+		return strings.Contains(string(b), "reload refused") && strings.Contains(string(b), "maxrety")
+	})
+	if code, v := ask(t, sock, "status"); code != 0 || fmt.Sprint(v) != "[[Number of jail 3] [Jail list api, dyn, new]]" {
+		t.Fatalf("status after a refused reload: (%d, %v)", code, v)
+	}
+}
