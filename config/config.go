@@ -27,6 +27,8 @@ import (
 
 	"github.com/banserver/banserver/jail"
 	"github.com/banserver/banserver/protocol"
+	"github.com/banserver/banserver/server"
+	"github.com/banserver/banserver/store"
 )
 
 //go:embed default.yaml
@@ -198,23 +200,30 @@ func (j Jail) BanTimeExtra() [][2]string {
 	return out
 }
 
-// Defaults, applied under the file and the environment.
+// Defaults, applied under the file and the environment. Those of a
+// package's own setting are that package's constant, so each default is
+// written once.
 const (
 	DefaultSocket      = "/run/ban.sock"
 	DefaultDB          = "/var/lib/banserver/bans.db"
 	DefaultMaxMessage  = 64 << 10
 	DefaultIdleTimeout = 5 * time.Minute
-	DefaultMaxFailures = 100_000
+	DefaultMaxFailures = jail.DefaultMaxFailures
 	// Limits on clients; server.Limits documents each.
-	DefaultMaxAddresses   = 10_000
-	DefaultRatePerUID     = 2000
-	DefaultMaxConns       = 4096
-	DefaultMaxConnsPerUID = 512
-	DefaultReadTimeout    = 10 * time.Second
-	DefaultMaxJails       = 100
-	DefaultMaxRetry       = 10
-	DefaultFindTime       = "30m"
-	DefaultBanTime        = "1h"
+	DefaultMaxAddresses   = server.DefaultMaxAddresses
+	DefaultRatePerUID     = server.DefaultRatePerUID
+	DefaultMaxConns       = server.DefaultMaxConns
+	DefaultMaxConnsPerUID = server.DefaultMaxConnsPerUID
+	DefaultReadTimeout    = server.DefaultReadTimeout
+	DefaultMaxJails       = server.DefaultMaxJails
+	DefaultDBMaxMatches   = store.DefaultMaxMatches
+	DefaultDBPurgeAge     = "1d"
+	// A jail in the file without these settings gets them: the API jail
+	// banserver is for (fail2ban's add, and jail.DefaultConfig, use 3,
+	// 10m, 10m).
+	DefaultMaxRetry = 10
+	DefaultFindTime = "30m"
+	DefaultBanTime  = "1h"
 )
 
 func newViper() *viper.Viper {
@@ -237,8 +246,8 @@ func newViper() *viper.Viper {
 	v.SetDefault("limits.read_timeout", DefaultReadTimeout)
 	v.SetDefault("limits.max_jails", DefaultMaxJails)
 	v.SetDefault("db", DefaultDB)
-	v.SetDefault("dbpurgeage", "1d")
-	v.SetDefault("dbmaxmatches", 10)
+	v.SetDefault("dbpurgeage", DefaultDBPurgeAge)
+	v.SetDefault("dbmaxmatches", DefaultDBMaxMatches)
 	v.SetDefault("kernel.netns", "")
 	v.SetDefault("kernel.flush_on_stop", false)
 	v.SetEnvPrefix(EnvPrefix)

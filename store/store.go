@@ -129,12 +129,16 @@ type Change struct {
 
 // Options tune Open. The zero value is ready to use.
 type Options struct {
-	MaxMatches  int           // matches kept per ban, the last ones (fail2ban's dbmaxmatches); 0: 10, negative: none
+	MaxMatches  int           // matches kept per ban, the last ones (fail2ban's dbmaxmatches); 0: DefaultMaxMatches, negative: none
 	MaxMatchLen int           // bytes kept of each match, longer ones cut; 0: no cap
 	LockTimeout time.Duration // how long Open waits for another process's lock; 0: 1s
 	NoSync      bool          // skip fsync: tests and bulk loads only, a crash may lose everything
 	Log         *zap.Logger   // may be nil
 }
+
+// DefaultMaxMatches is the default of Options.MaxMatches, fail2ban's
+// dbmaxmatches.
+const DefaultMaxMatches = 10
 
 // maxSpare bounds the queue array the committer keeps for reuse.
 const maxSpare = 1 << 14
@@ -221,7 +225,7 @@ type DB struct {
 // holds the file, ErrCorrupt if the file is not a store.
 func Open(path string, o Options) (*DB, error) {
 	if o.MaxMatches == 0 {
-		o.MaxMatches = 10
+		o.MaxMatches = DefaultMaxMatches
 	}
 	if o.LockTimeout <= 0 {
 		o.LockTimeout = time.Second

@@ -8,13 +8,15 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/banserver/banserver/config"
 )
 
 const (
 	exitOK   = 0
 	exitFail = 255 // fail2ban-client exits 255 on every failure
 
-	defaultSocket  = "/run/ban.sock"
+	defaultSocket  = config.DefaultSocket
 	defaultTimeout = 30 * time.Second
 )
 
