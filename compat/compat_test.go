@@ -126,6 +126,20 @@ func withTimeShape(t *testing.T, server string, r result) {
 
 func words(s ...string) []string { return s }
 
+// refusedNaming checks that banserver refused a step with an error that
+// names what (fail2ban's side is not checked: it accepts these).
+func refusedNaming(what string) func(t *testing.T, server string, r result) {
+	return func(t *testing.T, server string, r result) {
+		t.Helper()
+		if strings.HasPrefix(server, "fail2ban-server") {
+			return
+		}
+		if r.Code != 255 || !strings.Contains(r.Stderr, "NOK: ") || !strings.Contains(r.Stdout, what) {
+			t.Errorf("%s: want a refusal naming %q (exit 255, NOK on stderr), got %s", server, what, r)
+		}
+	}
+}
+
 // sequence is the command sequence both servers get, in order; later steps
 // depend on the state earlier ones leave.
 func sequence() []step {
@@ -172,6 +186,52 @@ func sequence() []step {
 		{name: "unban in all jails", args: words("unban", "198.51.100.2")},
 		{name: "unban all", args: words("unban", "--all")},
 		{name: "get banip after unban", args: words("get", "api", "banip")},
+		// Ban order: fail2ban keeps its ban list in the order of banning
+		// (get banned, status, banned) and sorts get banip by end; a
+		// prolonged ban keeps its place in the first.
+		{name: "order: bantime 1h", args: words("set", "api", "bantime", "3600")},
+		{name: "order: banip A", args: words("set", "api", "banip", "198.51.100.21")},
+		{name: "order: bantime 10m", args: words("set", "api", "bantime", "600")},
+		{name: "order: banip B", args: words("set", "api", "banip", "198.51.100.22")},
+		{name: "order: banip C", args: words("set", "api", "banip", "198.51.100.23")},
+		{name: "order: bantime 2h", args: words("set", "api", "bantime", "7200")},
+		{name: "order: banip A again prolongs it", args: words("set", "api", "banip", "198.51.100.21")},
+		{name: "order: get banned in the order of banning", args: words("get", "api", "banned")},
+		{name: "order: get banip by end", args: words("get", "api", "banip")},
+		{name: "order: banned in the order of banning", args: words("banned")},
+		{name: "order: status in the order of banning", args: words("status", "api")},
+		{name: "order: unban all", args: words("unban", "--all")},
+		{name: "bantime 0.4", args: words("set", "api", "bantime", "0.4"),
+			// fail2ban truncates to whole seconds and bans for 0 s;
+			// banserver refuses a time under a second, naming it.
+			check: refusedNaming("0.4"),
+			fixed: &result{}, // asserted by check
+		},
+		{name: "get bantime after 0.4", args: words("get", "api", "bantime"),
+			fixed: &result{Stdout: "7200\n"}},
+		{name: "bantime back to 1h", args: words("set", "api", "bantime", "3600")},
+		{name: "banip 0.0.0.0", args: words("set", "api", "banip", "0.0.0.0"),
+			// fail2ban bans it; banserver refuses addresses no ban can be
+			// for: unspecified, broadcast, multicast, link-local.
+			check: refusedNaming("unspecified"),
+			fixed: &result{},
+		},
+		{name: "banip multicast", args: words("set", "api", "banip", "224.0.0.1"),
+			check: refusedNaming("multicast"),
+			fixed: &result{},
+		},
+		{name: "unbanip 0.0.0.0", args: words("set", "api", "unbanip", "0.0.0.0", "224.0.0.1"),
+			fixed: &result{Stdout: "0\n"}},
+		{name: "add a jail of 256 bytes", args: words("add", strings.Repeat("j", 256)),
+			// fail2ban adds it; banserver refuses a name its store cannot
+			// keep, naming the limit.
+			check: refusedNaming("at most 255"),
+			fixed: &result{},
+		},
+		{name: "stop the jail of 256 bytes", args: words("stop", strings.Repeat("j", 256)),
+			check: func(t *testing.T, server string, r result) {},
+			fixed: &result{Stdout: "Sorry but the jail '" + strings.Repeat("j", 256) + "' does not exist\n",
+				Stderr: "TIME fail2ban                [PID]: ERROR   NOK: ('" + strings.Repeat("j", 256) + "',)\n", Code: 255}},
 		{name: "addignoreip", args: words("set", "api", "addignoreip", "203.0.113.0/24")},
 		{name: "get ignoreip", args: words("get", "api", "ignoreip")},
 		{name: "attempt from an ignored address", args: words("set", "api", "attempt", "203.0.113.5", "msg"),
@@ -586,6 +646,11 @@ var banctlErrors = []banctlError{
 	{step: "add api again", server: "banserver", stderr: "banctl: the jail 'api' already exists"},
 	{step: "invalid command", stderr: "banctl: Invalid command (see 'banctl help')"},
 	{step: "banip not-an-ip", server: "banserver", stderr: "not-an-ip", like: true},
+	{step: "bantime 0.4", server: "banserver", stderr: "0.4", like: true},
+	{step: "banip 0.0.0.0", server: "banserver", stderr: "unspecified", like: true},
+	{step: "banip multicast", server: "banserver", stderr: "multicast", like: true},
+	{step: "add a jail of 256 bytes", server: "banserver", stderr: "at most 255", like: true},
+	{step: "stop the jail of 256 bytes", server: "banserver", stderr: "does not exist", like: true},
 }
 
 // banctlErrorFor finds the row for a step on a server kind.
