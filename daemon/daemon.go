@@ -202,7 +202,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	var wg sync.WaitGroup
-	errs := make(chan error, 4)
+	errs := make(chan error, 5)
 	run := func(name string, f func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -219,6 +219,10 @@ func Run(ctx context.Context, o Options) error {
 	qdone := make(chan error, 1)
 	go func() { qdone <- queue.Run(qctx) }()
 	run("jails", jails.Run)
+	// ignoreself follows this host's addresses as they change.
+	run("selfwatch", func(ctx context.Context) error {
+		return watchSelf(ctx, cfg.Kernel.NetNS, jails, log.Named("selfwatch"))
+	})
 	if bans != nil {
 		run("purge", bans.purge)
 	}
