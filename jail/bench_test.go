@@ -18,13 +18,19 @@ func benchManager(b *testing.B) *Manager {
 		SelfAddrs: func() []netip.Addr { return []netip.Addr{mustAddr("198.51.100.1"), mustAddr("2001:db8::1")} },
 	})
 	err := m.Add(Config{
-		Name: "php", MaxRetry: 5, FindTime: time.Nanosecond, BanTime: time.Hour, IgnoreSelf: true,
+		Name: "php", MaxRetry: 5, FindTime: time.Second, BanTime: time.Hour, IgnoreSelf: true,
 		IgnoreIP: []netip.Prefix{mustPrefix("203.0.113.0/24"), mustPrefix("2001:db8:ff::/48"), mustPrefix("192.0.2.200")},
 		Actions:  []string{"route", "log"},
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
+	// findtime 1ns, below what Add takes (whole seconds): set inside.
+	j := m.jails["php"]
+	j.mu.Lock()
+	j.cfg.FindTime = time.Nanosecond
+	j.findTime.Store(int64(time.Nanosecond))
+	j.mu.Unlock()
 	return m
 }
 

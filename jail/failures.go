@@ -44,6 +44,10 @@ type failTable struct {
 	root   failEntry // sentinel of the circular LRU list
 	max    int
 	budget *matchBudget // the Manager's; safe for concurrent use
+	// last is the message kept last: clients send the same few messages
+	// ("Incorrect token used.") over and over, and sharing its copy saves
+	// an allocation per attempt.
+	last string
 }
 
 func (t *failTable) init(max int, budget *matchBudget) {
@@ -128,10 +132,11 @@ func (t *failTable) record(j *jail, addr netip.Addr, now int64, count int, msgs 
 		msgs = msgs[len(msgs)-maxMatches:]
 	}
 	for _, m := range msgs {
-		kept, ok := t.budget.keep(m)
+		kept, ok := t.budget.keep(m, t.last)
 		if !ok {
 			continue // the budget is spent: counted, not kept
 		}
+		t.last = kept
 		if e.mn < maxMatches {
 			e.matches[(e.mhead+e.mn)%maxMatches] = kept
 			e.mn++

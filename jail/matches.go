@@ -27,9 +27,9 @@ type matchBudget struct {
 
 // keep returns msg as a message to hold, cut to maxLen bytes and copied (a
 // request's words share its whole buffer, which must not stay alive for a
-// few bytes of it), and counts it; ok is false, and nothing is kept, when
-// the budget is spent.
-func (b *matchBudget) keep(msg string) (kept string, ok bool) {
+// few bytes of it), or shared with last when it is the same text, and
+// counts it; ok is false, and nothing is kept, when the budget is spent.
+func (b *matchBudget) keep(msg, last string) (kept string, ok bool) {
 	if len(msg) > b.maxLen {
 		msg = msg[:b.maxLen]
 	}
@@ -40,6 +40,9 @@ func (b *matchBudget) keep(msg string) (kept string, ok bool) {
 	}
 	if b.limit < 0 {
 		b.held.Add(n)
+	}
+	if msg == last {
+		return last, true
 	}
 	return strings.Clone(msg), true
 }

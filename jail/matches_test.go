@@ -71,3 +71,28 @@ func TestRestoredCountsInTotal(t *testing.T) {
 		t.Fatalf("status after restore: %+v, want 3 current and 3 total", st)
 	}
 }
+
+// TestAttemptAllocs pins the hot path: an attempt that does not ban, with
+// the message clients repeat, allocates nothing (the kept message is
+// shared with the last one kept, not copied again).
+func TestAttemptAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates on its own; make test runs this in the plain pass")
+	}
+	m := NewManager(Options{OnEvent: func(Event) {}, SelfAddrs: func() []netip.Addr { return nil }})
+	if err := m.Add(Config{Name: "api", MaxRetry: MaxRetryLimit, FindTime: time.Hour, BanTime: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	msgs := []string{"Incorrect token used."}
+	addrs := []netip.Addr{netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("2001:db8::1")}
+	i := 0
+	allocs := testing.AllocsPerRun(500, func() {
+		if n, err := m.Attempt("api", addrs[i%2], msgs); n != 1 || err != nil {
+			t.Fatal(n, err)
+		}
+		i++
+	})
+	if allocs != 0 {
+		t.Fatalf("Attempt allocates %v times per call, want 0", allocs)
+	}
+}
