@@ -153,8 +153,9 @@ type child struct {
 }
 
 // startChild runs the built daemon on a temporary config with an `api`
-// jail whose only action logs, no ban store, and the given message cap.
-func startChild(t *testing.T, bin string, maxMessage int) *child {
+// jail whose only action logs, no ban store, and the given message cap;
+// extraLimits are more lines of the limits section ("idle_timeout: 2s").
+func startChild(t *testing.T, bin string, maxMessage int, extraLimits ...string) *child {
 	t.Helper()
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "ban.sock")
@@ -167,13 +168,13 @@ log:
 limits:
   max_message: %d
   max_failures: 1000000
-jails:
+%sjails:
   - name: api
     maxretry: 3
     findtime: 30m
     bantime: 1h
     actions: [log]
-`, sock, maxMessage)
+`, sock, maxMessage, limitLines(extraLimits))
 	cfgPath := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -213,6 +214,15 @@ jails:
 		time.Sleep(20 * time.Millisecond)
 	}
 	return c
+}
+
+// limitLines indents lines into the config's limits section.
+func limitLines(lines []string) string {
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString("  " + l + "\n")
+	}
+	return b.String()
 }
 
 type lockedWriter struct {

@@ -177,18 +177,22 @@ func (s *Server) errRate(p Peer) *protocol.Exception {
 		fmt.Sprintf("rate limit: uid %d is over limits.rate_per_uid (%g commands/s)", p.UID, s.limits.RatePerUID)}}
 }
 
-// timedConn is the connection as the protocol reader sees it: it keeps
-// the read deadline at the idle timeout while the stream is between
+// timedConn is the connection as the server reads and writes it: it
+// keeps the read deadline at the idle timeout while the stream is between
 // messages and at the read timeout, counted from the message's first
 // bytes, while a message is incomplete. It learns which by watching for
 // the terminator at the end of what it has read, so the common case, a
-// message that arrives in one read, costs no deadline update.
+// message that arrives in one read, costs no deadline update. Writes have
+// the idle timeout too: a client that reads none of its replies for that
+// long is idle, and must not hold its connection (and goroutine) for ever
+// once the socket's buffers are full.
 type timedConn struct {
 	net.Conn
 	idle, read time.Duration
 	armed      time.Time // when the idle deadline was last pushed back
 	partial    bool      // the bytes read so far end inside a message
 	tail       []byte    // the last bytes read, to find a split terminator
+	wArmed     time.Time // when the write deadline was last pushed back
 }
 
 var endCommand = []byte(protocol.EndCommand)
@@ -209,6 +213,20 @@ func (t *timedConn) Read(p []byte) (int, error) {
 		t.observe(p[:n])
 	}
 	return n, err
+}
+
+// Write writes p with a deadline of the idle timeout, re-armed as the
+// read side's is, only when a quarter of it has passed: a write that
+// blocks is abandoned after between 3/4 and all of IdleTimeout, and a
+// reply costs no timer update.
+func (t *timedConn) Write(p []byte) (int, error) {
+	if t.idle > 0 {
+		if now := time.Now(); now.Sub(t.wArmed) > t.idle/4 {
+			t.Conn.SetWriteDeadline(now.Add(t.idle))
+			t.wArmed = now
+		}
+	}
+	return t.Conn.Write(p)
 }
 
 // observe updates partial from newly read bytes b.

@@ -182,17 +182,18 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 					Class: protocol.ClassValueError,
 					Args:  []any{fmt.Sprintf("message larger than %d bytes", s.o.MaxMessage)},
 				})
-				if _, err := c.Write(out); err != nil {
+				if _, err := tc.Write(out); err != nil {
 					return
 				}
 				continue
 			}
 			// EOF, the close command, an idle or read timeout, or shutdown.
+			// (A write that times out ends the connection below.)
 			return
 		}
 		var stop bool
 		out, stop = s.handle(ctx, cs, out[:0], msg)
-		if _, err := c.Write(out); err != nil {
+		if _, err := tc.Write(out); err != nil {
 			return
 		}
 		if stop {
