@@ -12,10 +12,8 @@ import (
 	"os/user"
 	"strconv"
 	"sync"
-	"time"
 
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/banserver/banserver/actions"
 	"github.com/banserver/banserver/config"
@@ -69,7 +67,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(cfg.Log.Format, level)
+	log, logs, err := newLogOutput(cfg.Log.Format, level)
 	if err != nil {
 		return err
 	}
@@ -187,6 +185,8 @@ func Run(ctx context.Context, o Options) error {
 			return d.kern.jailStarted(ctx, name, func(name string) error { return bans.restore(jails, name) })
 		},
 		SetActions: func(name string, specs []string) error { return d.kern.setActions(ctx, name, specs) },
+		Reload:     func(jail string) error { return d.reload(ctx, jail) },
+		Logs:       logs,
 		Access:     accessRules(cfg.Access),
 		Limits:     serverLimits(cfg.Limits),
 	}
@@ -351,24 +351,4 @@ func zapLevel(name string) (zap.AtomicLevel, string, error) {
 		return zap.AtomicLevel{}, "", fmt.Errorf("%w: log.level %q", config.ErrInvalid, name)
 	}
 	return zap.NewAtomicLevelAt(l), up, nil
-}
-
-func newLogger(format string, level zap.AtomicLevel) (*zap.Logger, error) {
-	var c zap.Config
-	if format == "json" {
-		c = zap.NewProductionConfig()
-	} else {
-		c = zap.NewDevelopmentConfig()
-		c.Development = false
-		c.DisableStacktrace = true
-		c.EncoderConfig.EncodeTime = zapcore.TimeEncoderOfLayout(time.RFC3339)
-	}
-	c.Level = level
-	c.Sampling = nil
-	c.OutputPaths = []string{"stderr"}
-	l, err := c.Build()
-	if err != nil {
-		return nil, fmt.Errorf("daemon: logger: %w", err)
-	}
-	return l, nil
 }

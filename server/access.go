@@ -99,6 +99,10 @@ func (g *grant) check(r *request) error {
 	if g.all || openCommands[r.Args[0]] {
 		return nil
 	}
+	if r.row != nil && r.row.self {
+		return &protocol.Exception{Class: protocol.ClassPermissionError, Args: []any{
+			fmt.Sprintf("permission denied: %s may not use %s: only root and the daemon's own user may (the daemon opens the target with its own rights)", g.who(), r.row.name)}}
+	}
 	c := r.class
 	if c > 0 && int(c) < nClasses {
 		if g.anyJail[c] {
@@ -114,13 +118,7 @@ func (g *grant) check(r *request) error {
 // refusal is the exception for a refused command. PermissionError is a
 // builtin that fail2ban-client can load; it prints its message.
 func (g *grant) refusal(r *request) *protocol.Exception {
-	who := "an unknown peer"
-	if g.peer.Known {
-		who = fmt.Sprintf("uid %d", g.peer.UID)
-		if g.name != "" {
-			who += " (" + g.name + ")"
-		}
-	}
+	who := g.who()
 	what := fmt.Sprintf("%s commands", r.class)
 	if r.jail != "" {
 		what += fmt.Sprintf(" on jail '%s'", r.jail)
@@ -129,6 +127,18 @@ func (g *grant) refusal(r *request) *protocol.Exception {
 	}
 	return &protocol.Exception{Class: protocol.ClassPermissionError, Args: []any{
 		fmt.Sprintf("permission denied: %s may not use %s (%s)", who, what, r.Args[0])}}
+}
+
+// who names the peer in refusals: "uid 33 (www-data)", "an unknown peer".
+func (g *grant) who() string {
+	if !g.peer.Known {
+		return "an unknown peer"
+	}
+	who := fmt.Sprintf("uid %d", g.peer.UID)
+	if g.name != "" {
+		who += " (" + g.name + ")"
+	}
+	return who
 }
 
 // selfUID is the daemon's own user, trusted like root: it could open the

@@ -13,6 +13,7 @@ func TestGrantCheck(t *testing.T) {
 		{UID: 33, GID: -1, Classes: []protocol.Class{protocol.ClassReport}, Jails: []string{"api"}},
 		{UID: -1, GID: 200, Classes: []protocol.Class{protocol.ClassRead}, Jails: []string{AllJails}},
 		{UID: -1, GID: 300, Classes: []protocol.Class{protocol.ClassBan}, Jails: []string{"api"}},
+		{UID: -1, GID: 400, Classes: []protocol.Class{protocol.ClassRead, protocol.ClassAdmin}, Jails: []string{AllJails}},
 	}
 	www := Peer{UID: 33, GID: 33, PID: 1, Known: true}
 	tests := []struct {
@@ -35,6 +36,13 @@ func TestGrantCheck(t *testing.T) {
 		{name: "supplementary group grants ban", peer: Peer{UID: 8, GID: 8, Known: true}, id: identity{groups: []uint32{8, 300}}, args: []any{"set", "api", "banip", "192.0.2.1"}},
 		{name: "unknown peer only pings", peer: Peer{}, args: []any{"set", "api", "attempt", "192.0.2.1"}, want: "an unknown peer"},
 		{name: "unknown peer pings", peer: Peer{}, args: []any{"ping"}},
+		{name: "admin may not move the log", peer: Peer{UID: 9, GID: 400, Known: true}, args: []any{"set", "logtarget", "/etc/cron.d/x"}, want: "uid 9 may not use set logtarget: only root"},
+		{name: "admin may not move the syslog socket", peer: Peer{UID: 9, GID: 400, Known: true}, args: []any{"set", "syslogsocket", "/run/docker.sock"}, want: "may not use set syslogsocket"},
+		{name: "admin reads the log target", peer: Peer{UID: 9, GID: 400, Known: true}, args: []any{"get", "logtarget"}},
+		{name: "admin flushes the logs", peer: Peer{UID: 9, GID: 400, Known: true}, args: []any{"flushlogs"}},
+		{name: "admin reloads", peer: Peer{UID: 9, GID: 400, Known: true}, args: []any{"reload"}},
+		{name: "root moves the log", peer: Peer{Known: true}, args: []any{"set", "logtarget", "/var/log/banserver.log"}},
+		{name: "self moves the log", peer: Peer{UID: 4242, Known: true}, args: []any{"set", "logtarget", "SYSLOG"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

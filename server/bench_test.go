@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/banserver/banserver/jail"
 	"github.com/banserver/banserver/protocol"
@@ -64,7 +65,9 @@ func benchAttempt(b *testing.B, clients int) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 }
 
-// startB is start for benchmarks: it returns the socket path.
+// startB is start for benchmarks: it returns the socket path. The idle
+// timeout is the daemon's default, so that the read and write deadlines
+// cost what they cost in the daemon.
 func startB(b *testing.B, jails ...jail.Config) string {
-	return startTB(b, server.Options{}, jails...).sock
+	return startTB(b, server.Options{IdleTimeout: 5 * time.Minute}, jails...).sock
 }

@@ -60,24 +60,34 @@ func (s *Server) cmdGetDB(c *call) (result, error) {
 	return ok(int64(d.maxMatches))
 }
 
-// cmdSetDBFile confirms the store's file. The file itself is chosen at
-// start (--db): moving a live store under running jails would risk the
-// bans it is there to keep.
+// cmdSetDBFile is `set dbfile FILE|None`. The store is chosen at start
+// (--db): moving a live store under running jails would risk the bans it
+// is there to keep. So the command confirms the file in use (or None
+// without a store), answers fail2ban's RuntimeError while jails exist,
+// and otherwise says how to change the store.
 func (s *Server) cmdSetDBFile(c *call) (result, error) {
-	d := s.o.DB
-	if d == nil {
-		// fail2ban answers None when it has no database.
+	v := c.args[2]
+	file := "none"
+	if d := s.o.DB; d != nil {
+		d.mu.Lock()
+		file = d.file
+		d.mu.Unlock()
+		if v == file {
+			return ok(file)
+		}
+	} else if strings.ToLower(v) == "none" {
 		return ok(nil)
 	}
-	v := c.args[2]
-	d.mu.Lock()
-	file := d.file
-	d.mu.Unlock()
-	if v != file {
-		return result{}, &protocol.Exception{Class: protocol.ClassException, Args: []any{
-			"the ban store is chosen at start (--db " + file + "); restart banserver to change it"}}
+	if len(s.o.Jails.Jails()) > 0 {
+		return result{}, &protocol.Exception{Class: protocol.ClassRuntimeError, Args: []any{
+			"Cannot change database when there are jails present"}}
 	}
-	return ok(file)
+	want := v
+	if strings.ToLower(v) == "none" {
+		want = "none"
+	}
+	return result{}, &protocol.Exception{Class: protocol.ClassException, Args: []any{
+		fmt.Sprintf("banserver's ban store is chosen at start (--db %s): restart banserver with --db %s to change it", file, want)}}
 }
 
 func (s *Server) cmdSetDBPurgeAge(c *call) (result, error) {

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -12,15 +13,98 @@ import (
 
 // This file: creating, starting and stopping jails, and their settings.
 
-// cmdAdd creates a jail with fail2ban's defaults for one made by `add`.
+// jailExtra is what the server keeps beside a jail that package jail has
+// no field for; made by `add`, dropped by `stop`. A jail the daemon made
+// from its configuration has none until a client sets something here.
+type jailExtra struct {
+	// backend is the backend the jail was added with, lower-cased and
+	// without options ("auto", "polling", "systemd", ...).
+	backend string
+	// overall is bantime.overalljails as the client last sent it
+	// (fail2ban answers the value as given: 'true', 'yes', 1, False;
+	// None for ''), and overallText its str(); jail keeps the bool.
+	overall     any
+	overallText string
+	overallSet  bool
+}
+
+// backends are fail2ban 1.0.2's backends, in its order (its error lists them so).
+var backends = []string{"pyinotify", "gamin", "polling", "systemd"}
+
+// parseBackend checks a backend as fail2ban's Jail does: NAME[OPTIONS],
+// the name any case, auto or one of backends. It returns the name
+// lower-cased, without its options.
+func parseBackend(v string) (string, error) {
+	name, err := extractOptions(v)
+	if err != nil {
+		return "", err
+	}
+	b := strings.ToLower(name)
+	if b != "auto" && !slices.Contains(backends, b) {
+		quoted := make([]string, len(backends))
+		for i, x := range backends {
+			quoted[i] = protocol.ReprString(x)
+		}
+		return "", valueError(fmt.Sprintf("Unknown backend %s. Must be among [%s] or 'auto'", b, strings.Join(quoted, ", ")))
+	}
+	return b, nil
+}
+
+// extraLocked returns the jail's extras, made when it has none; s.mu is
+// held.
+func (s *Server) extraLocked(name string) *jailExtra {
+	e := s.extras[name]
+	if e == nil {
+		e = &jailExtra{backend: "auto"}
+		s.extras[name] = e
+	}
+	return e
+}
+
+// backend is the backend the jail was added with ("auto" when it came
+// from the configuration).
+func (s *Server) backend(name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e := s.extras[name]; e != nil {
+		return e.backend
+	}
+	return "auto"
+}
+
+// dropExtras forgets the extras of the jails that no longer exist;
+// s.jailLife is held.
+func (s *Server) dropExtras() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name := range s.extras {
+		if !s.o.Jails.Has(name) {
+			delete(s.extras, name)
+		}
+	}
+}
+
+// cmdAdd creates a jail with fail2ban's defaults for one made by `add`,
+// and keeps its backend (auto unless given).
 func (s *Server) cmdAdd(c *call) (result, error) {
 	name := c.args[1]
 	if name == "--all" {
-		return result{}, &protocol.Exception{Class: protocol.ClassException, Args: []any{"Reserved name " + pyRepr(name)}}
+		return result{}, &protocol.Exception{Class: protocol.ClassException, Args: []any{"Reserved name " + protocol.ReprString(name)}}
+	}
+	s.jailLife.Lock()
+	defer s.jailLife.Unlock()
+	// fail2ban refuses a duplicate before it looks at the backend.
+	if s.o.Jails.Has(name) {
+		return result{}, &protocol.Exception{Class: protocol.ClassDuplicateJail, Args: []any{name}}
+	}
+	backend := "auto"
+	if len(c.args) > 2 {
+		var err error
+		if backend, err = parseBackend(c.args[2]); err != nil {
+			return result{}, err
+		}
 	}
 	if max := s.limits.MaxJails; max > 0 {
-		// Two concurrent adds may both pass; the cap is against runaway
-		// growth, not exact.
 		if n := len(s.o.Jails.Jails()); n >= max {
 			return result{}, &protocol.Exception{Class: protocol.ClassException, Args: []any{
 				fmt.Sprintf("too many jails: %d, limits.max_jails is %d", n, max)}}
@@ -33,6 +117,9 @@ func (s *Server) cmdAdd(c *call) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
+	s.mu.Lock()
+	s.extras[name] = &jailExtra{backend: backend}
+	s.mu.Unlock()
 	return ok(name)
 }
 
@@ -50,10 +137,21 @@ func (s *Server) cmdStart(c *call) (result, error) {
 	return ok(nil)
 }
 
-func (s *Server) cmdStopJail(c *call) (result, error) { return ok0(s.o.Jails.Stop(c.args[1])) }
+func (s *Server) cmdStopJail(c *call) (result, error) {
+	s.jailLife.Lock()
+	defer s.jailLife.Unlock()
+	if err := s.o.Jails.Stop(c.args[1]); err != nil {
+		return result{}, err
+	}
+	s.dropExtras()
+	return ok(nil)
+}
 
 func (s *Server) cmdStopAll(*call) (result, error) {
+	s.jailLife.Lock()
+	defer s.jailLife.Unlock()
 	s.o.Jails.StopAll()
+	s.dropExtras()
 	return ok(nil)
 }
 
@@ -63,13 +161,23 @@ func (s *Server) cmdStatusJail(c *call) (result, error) {
 	if len(c.args) > 3 {
 		return result{}, unknownCommand(c.args)
 	}
-	name, flavor := c.args[1], "basic"
+	flavor := "basic"
 	if len(c.args) > 2 {
 		flavor = c.args[2]
 	}
+	v, err := s.jailStatus(c.args[1], flavor)
+	return result{value: v}, err
+}
+
+// jailStatus is a jail's status in a flavor: basic (and any flavor
+// fail2ban does not know), short without the list of bans, cymru with
+// fail2ban's Banned ASN, Country and RIR lists. fail2ban fills those from
+// DNS lookups (dnspython) and answers ['error'] without them; banserver
+// makes no lookups, so it answers ['error'] always.
+func (s *Server) jailStatus(name, flavor string) (any, error) {
 	st, err := s.o.Jails.Status(name)
 	if err != nil {
-		return result{}, err
+		return nil, err
 	}
 	filter := []any{
 		protocol.Tuple{"Currently failed", int64(st.CurrentlyFailed)},
@@ -85,6 +193,12 @@ func (s *Server) cmdStatusJail(c *call) (result, error) {
 	if flavor != "short" {
 		acts = append(acts, protocol.Tuple{"Banned IP list", prefixList(st.Banned)})
 	}
+	if flavor == "cymru" {
+		acts = append(acts,
+			protocol.Tuple{"Banned ASN list", []any{"error"}},
+			protocol.Tuple{"Banned Country list", []any{"error"}},
+			protocol.Tuple{"Banned RIR list", []any{"error"}})
+	}
 	// A failing kernel action must not go unnoticed; the line appears only
 	// then, so the output keeps fail2ban's shape while all is well.
 	if s.o.Queue != nil {
@@ -92,7 +206,84 @@ func (s *Server) cmdStatusJail(c *call) (result, error) {
 			acts = append(acts, protocol.Tuple{"Action failures", int64(n)})
 		}
 	}
-	return ok([]any{protocol.Tuple{"Filter", filter}, protocol.Tuple{"Actions", acts}})
+	return []any{protocol.Tuple{"Filter", filter}, protocol.Tuple{"Actions", acts}}, nil
+}
+
+// statsBackend is the backend `stats` shows: the one the jail was added
+// with, and for auto (and the jails of the configuration) "polling", what
+// fail2ban 1.1 shows for auto where pyinotify is not installed. A 1.1
+// client's user reads a backend there, never "auto".
+func (s *Server) statsBackend(name string) string {
+	if b := s.backend(name); b != "auto" {
+		return b
+	}
+	return "polling"
+}
+
+// jailStats is a jail's line of fail2ban 1.1's `stats`: [backend,
+// (currently failed, total failed), (currently banned, total banned)].
+func (s *Server) jailStats(name string) (any, error) {
+	st, err := s.o.Jails.Status(name)
+	if err != nil {
+		return nil, err
+	}
+	return []any{
+		s.statsBackend(name),
+		protocol.Tuple{int64(st.CurrentlyFailed), int64(st.TotalFailed)},
+		protocol.Tuple{int64(st.CurrentlyBanned), int64(st.TotalBanned)},
+	}, nil
+}
+
+// eachJail maps every jail, in name order, through f into a dict; a jail
+// stopped meanwhile is left out.
+func (s *Server) eachJail(f func(name string) (any, error)) (protocol.Dict, error) {
+	out := protocol.Dict{}
+	for _, name := range s.o.Jails.Jails() {
+		v, err := f(name)
+		if _, gone := jail.UnknownJailName(err); gone {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, protocol.KV{Key: name, Value: v})
+	}
+	return out, nil
+}
+
+// cmdStatusAll is fail2ban 1.1's `status --all [FLAVOR]`: `status`'s
+// lines, then a dict of every jail's status in FLAVOR; with the flavor
+// stats, `stats`'s dict alone.
+func (s *Server) cmdStatusAll(c *call) (result, error) {
+	if len(c.args) > 3 {
+		return result{}, unknownCommand(c.args)
+	}
+	flavor := "basic"
+	if len(c.args) > 2 {
+		flavor = c.args[2]
+	}
+	if flavor == "stats" {
+		return s.cmdStats(c)
+	}
+	all, err := s.eachJail(func(name string) (any, error) { return s.jailStatus(name, flavor) })
+	if err != nil {
+		return result{}, err
+	}
+	names := make([]string, len(all))
+	for i, kv := range all {
+		names[i] = kv.Key.(string)
+	}
+	return ok(append(s.statusLines(names), all))
+}
+
+// cmdStats is fail2ban 1.1's `stats` (any words after it are ignored, as
+// there): {jail: [backend, (cur, tot failed), (cur, tot banned)]}.
+func (s *Server) cmdStats(*call) (result, error) {
+	all, err := s.eachJail(s.jailStats)
+	if err != nil {
+		return result{}, err
+	}
+	return ok(all)
 }
 
 // cmdGetJail answers the plain settings of a jail.
@@ -152,6 +343,10 @@ func (s *Server) cmdSetTime(c *call) (result, error) {
 		err = s.o.Jails.SetFindTime(name, d)
 	} else {
 		err = s.o.Jails.SetBanTime(name, d)
+	}
+	if errors.Is(err, jail.ErrInvalidValue) && strings.TrimSpace(v) != jail.SecondsText(d) {
+		// jail names the seconds; say what the client typed too ("-1m").
+		err = fmt.Errorf("%w (given as %s)", err, protocol.ReprString(v))
 	}
 	if err != nil {
 		return result{}, err
@@ -249,7 +444,7 @@ func (s *Server) cmdAddAction(c *call) (result, error) {
 	}
 	for _, have := range cfg.Actions {
 		if have == v {
-			return result{}, &protocol.Exception{Class: protocol.ClassValueError, Args: []any{"Action " + pyRepr(v) + " already exists"}}
+			return result{}, &protocol.Exception{Class: protocol.ClassValueError, Args: []any{"Action " + protocol.ReprString(v) + " already exists"}}
 		}
 	}
 	if err := s.setActions(name, append(cfg.Actions, v)); err != nil {
@@ -290,13 +485,39 @@ func (s *Server) cmdDelAction(c *call) (result, error) {
 }
 
 func (s *Server) cmdSetBanTimeExtra(c *call) (result, error) {
-	opt := strings.TrimPrefix(c.args[2], "bantime.")
-	out, err := s.o.Jails.SetBanTimeExtra(c.args[1], opt, c.args[3])
-	return result{value: out}, err
+	name, opt := c.args[1], strings.TrimPrefix(c.args[2], "bantime.")
+	out, err := s.o.Jails.SetBanTimeExtra(name, opt, c.args[3])
+	if err != nil || opt != "overalljails" {
+		return result{value: out}, err
+	}
+	// fail2ban keeps overalljails as sent and answers it so: 'true' stays
+	// 'true', False stays False, '' is None. jail keeps the bool it acts on.
+	raw := c.items[3]
+	if _, isList := c.nested[3]; isList {
+		raw = c.args[3]
+	}
+	if raw == "" {
+		raw = nil
+	}
+	s.mu.Lock()
+	e := s.extraLocked(name)
+	e.overall, e.overallText, e.overallSet = raw, c.args[3], true
+	s.mu.Unlock()
+	return ok(raw)
 }
 
 func (s *Server) cmdGetBanTimeExtra(c *call) (result, error) {
-	opt := strings.TrimPrefix(c.args[2], "bantime.")
-	v, err := s.o.Jails.BanTimeExtra(c.args[1], opt)
-	return result{value: v}, err
+	name, opt := c.args[1], strings.TrimPrefix(c.args[2], "bantime.")
+	v, err := s.o.Jails.BanTimeExtra(name, opt)
+	if err != nil || opt != "overalljails" {
+		return result{value: v}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// The value as sent, while it still says what the jail does (a reload
+	// of the configuration may have changed the jail's since).
+	if e := s.extras[name]; e != nil && e.overallSet && v == jail.ParseBool(e.overallText) {
+		return ok(e.overall)
+	}
+	return ok(v)
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -23,6 +24,10 @@ type command struct {
 	short error
 	// class is what access rules grant for the command.
 	class protocol.Class
+	// self limits the command to root and the daemon's own user, whatever
+	// the rules grant: it makes the daemon open a file or socket of the
+	// client's choosing with the daemon's rights (the log target).
+	self bool
 	// addrs is the index of the first address word, for
 	// limits.max_addresses; 0 when the command carries none.
 	addrs int
@@ -41,6 +46,9 @@ type call struct {
 	nested map[int][]any
 	// jail is the jail the command names, or "".
 	jail string
+	// ctx ends when the server shuts down: a command that waits (sleep)
+	// stops waiting then.
+	ctx context.Context
 }
 
 // arg returns word i, or fail2ban's IndexError when the command is short.
@@ -85,9 +93,21 @@ func init() {
 		{name: "echo", args: "<ARGS>", min: 1, class: read, help: "returns ARGS", run: (*Server).cmdEcho},
 		{name: "help", min: 1, class: read, help: "this list", run: (*Server).cmdHelp},
 		{name: "status", min: 1, class: read, help: "jails and their count", run: (*Server).cmdStatus},
+		{name: "status --all", args: "[FLAVOR]", min: 2, class: read, help: "status, then every jail's status (fail2ban 1.1)", run: (*Server).cmdStatusAll},
+		{name: "stats", min: 1, class: read, help: "each jail's backend, failures and bans (fail2ban 1.1)", run: (*Server).cmdStats},
+		{name: "statistics", min: 1, class: read, run: (*Server).cmdStats},
+		{name: "statistic", min: 1, class: read, run: (*Server).cmdStats},
 		{name: "stop", min: 1, class: admin, help: "stops the daemon", run: (*Server).cmdStopServer},
+		{name: "reload", args: "[--all|<JAIL>]", min: 1, class: admin, help: "rereads banserver's configuration file (as SIGHUP)", run: (*Server).cmdReload},
+		{name: "sleep", args: "<SECONDS>", min: 2, class: read, help: "waits, at most 60 seconds", run: (*Server).cmdSleep},
+		{name: "flushlogs", min: 1, class: admin, help: "reopens a log file (after logrotate moved it)", run: (*Server).cmdFlushLogs},
 		{name: "set loglevel", args: "<LEVEL>", min: 3, class: admin, help: "CRITICAL ERROR WARNING NOTICE INFO DEBUG, or a number", run: (*Server).cmdSetLogLevel},
 		{name: "get loglevel", min: 2, class: read, help: "the log level", run: (*Server).cmdGetLogLevel},
+		{name: "set logtarget", args: "<TARGET>", min: 3, class: admin, self: true, help: "STDERR, STDOUT, SYSLOG, SYSTEMD-JOURNAL or a file (root only)", run: (*Server).cmdSetLogTarget},
+		{name: "get logtarget", min: 2, class: read, help: "", run: (*Server).cmdGetLogTarget},
+		{name: "set syslogsocket", args: "auto|<SOCKET>", min: 3, class: admin, self: true, help: "the socket SYSLOG logs to (auto: /dev/log; root only)", run: (*Server).cmdSetSyslogSocket},
+		{name: "get syslogsocket", min: 2, class: read, help: "", run: (*Server).cmdGetSyslogSocket},
+		{name: "set allowipv6", args: "yes|no|auto", min: 3, class: admin, help: "accepted and answered (banserver makes no DNS lookups)", run: (*Server).cmdSetAllowIPv6},
 		{name: "set dbfile", args: "<FILE>", min: 3, class: admin, help: "the ban store (chosen at start: only confirms it)", run: (*Server).cmdSetDBFile},
 		{name: "get dbfile", min: 2, class: read, help: "the ban store's file, None without one", run: (*Server).cmdGetDB},
 		{name: "set dbpurgeage", args: "<TIME>", min: 3, class: admin, help: "how long ended bans and history are kept", run: (*Server).cmdSetDBPurgeAge},
@@ -96,11 +116,11 @@ func init() {
 		{name: "get dbmaxmatches", min: 2, class: read, help: "", run: (*Server).cmdGetDB},
 
 		// Jails.
-		{name: "add <JAIL>", args: "[BACKEND]", min: 2, class: admin, help: "creates a jail", run: (*Server).cmdAdd},
+		{name: "add <JAIL>", args: "[BACKEND]", min: 2, class: admin, help: "creates a jail (BACKEND: auto, polling, pyinotify, gamin, systemd)", run: (*Server).cmdAdd},
 		{name: "start <JAIL>", min: 2, class: admin, help: "starts a jail (and restores its stored bans)", run: (*Server).cmdStart},
 		{name: "stop <JAIL>", min: 2, class: admin, help: "stops and removes a jail (its stored bans stay)", run: (*Server).cmdStopJail},
 		{name: "stop --all", min: 2, class: admin, help: "stops every jail", run: (*Server).cmdStopAll},
-		{name: "status <JAIL>", args: "[FLAVOR]", min: 2, class: read, help: "the jail's failures and bans (FLAVOR: basic, short)", run: (*Server).cmdStatusJail},
+		{name: "status <JAIL>", args: "[FLAVOR]", min: 2, class: read, help: "the jail's failures and bans (FLAVOR: basic, short, cymru)", run: (*Server).cmdStatusJail},
 		{name: "set <JAIL> maxretry", args: "<N>", min: 4, class: admin, help: "failures that ban (1..1000)", run: (*Server).cmdSetMaxRetry},
 		{name: "get <JAIL> maxretry", min: 3, class: read, run: (*Server).cmdGetJail},
 		{name: "set <JAIL> findtime", args: "<TIME>", min: 4, class: admin, help: "the window failures are counted in (600, 30m, 1h, -1)", run: (*Server).cmdSetTime},
@@ -238,7 +258,7 @@ func (r *request) addressCount() int {
 }
 
 // run executes a parsed request.
-func (s *Server) run(r *request, items []any) (result, error) {
+func (s *Server) run(ctx context.Context, r *request, items []any) (result, error) {
 	row := r.row
 	if row == nil {
 		return result{}, unknownCommand(r.Args)
@@ -249,7 +269,7 @@ func (s *Server) run(r *request, items []any) (result, error) {
 		}
 		return result{}, errIndex
 	}
-	return row.run(s, &call{args: r.Args, items: items, nested: r.Nested, jail: r.jail})
+	return row.run(s, &call{args: r.Args, items: items, nested: r.Nested, jail: r.jail, ctx: ctx})
 }
 
 // unknownCommand is fail2ban's reply to words the table lacks.
@@ -273,13 +293,14 @@ func unknownCommand(a []string) error {
 }
 
 // Dispatch runs one decoded command against the jails, with no access
-// check: the server checks before it runs a command.
-func (s *Server) Dispatch(items []any) (result, error) {
+// check: the server checks before it runs a command. A command that waits
+// (sleep) stops waiting when ctx ends.
+func (s *Server) Dispatch(ctx context.Context, items []any) (result, error) {
 	r, err := parseRequest(items)
 	if err != nil {
 		return result{}, err
 	}
-	return s.run(&r, items)
+	return s.run(ctx, &r, items)
 }
 
 // helpLines lists every row: its usage and what it does.

@@ -23,7 +23,7 @@ var (
 
 func errInvalidSet(sub string) error {
 	return &protocol.Exception{Class: protocol.ClassException, Args: []any{
-		fmt.Sprintf("Invalid command %s (no set action or not yet implemented)", pyRepr(sub))}}
+		fmt.Sprintf("Invalid command %s (no set action or not yet implemented)", protocol.ReprString(sub))}}
 }
 
 func jailErr(name string) error { return &jail.UnknownJailError{Name: name} }
@@ -55,7 +55,7 @@ func toException(err error) *protocol.Exception {
 func pyList(as []netip.Addr) string {
 	parts := make([]string, len(as))
 	for i, a := range as {
-		parts[i] = pyRepr(a.String())
+		parts[i] = protocol.ReprString(a.String())
 	}
 	return "[" + strings.Join(parts, ", ") + "]"
 }

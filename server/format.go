@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/banserver/banserver/jail"
@@ -80,36 +79,4 @@ func banWithTime(b jail.Ban) string {
 		end = b.Start.Add(b.BanTime)
 	}
 	return fmt.Sprintf("%s \t%s + %d = %s", banText(b.Prefix), b.Start.Local().Format(layout), secs, end.Local().Format(layout))
-}
-
-// pyRepr quotes s as Python's repr of a str does, for messages that quote
-// user input the way fail2ban's do.
-func pyRepr(s string) string {
-	q := byte('\'')
-	if strings.ContainsRune(s, '\'') && !strings.ContainsRune(s, '"') {
-		q = '"'
-	}
-	var b strings.Builder
-	b.WriteByte(q)
-	for _, r := range s {
-		switch {
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == rune(q):
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte(q)
-	return b.String()
 }

@@ -61,6 +61,15 @@ type Options struct {
 	// delaction) in place of Jails.SetActions: the daemon records the
 	// kernel state they use first and reconciles after.
 	SetActions func(jail string, specs []string) error
+	// Logs, when set, is the daemon's log output, which `set logtarget`,
+	// `set syslogsocket` and `flushlogs` change; without it they answer
+	// that log targets are not available (flushlogs syncs Log).
+	Logs LogControl
+	// Reload, when set, rereads the daemon's configuration file: for
+	// every jail when jail is "", else for that jail (`reload`, `reload
+	// JAIL`, `reload --all`). Without it `reload` answers that it is not
+	// available.
+	Reload func(jail string) error
 	// Access grants command classes to peers other than root and the
 	// daemon's own user, which may do everything; anyone else may only
 	// ping, ask the version and server-status.
@@ -73,8 +82,14 @@ type Options struct {
 type Server struct {
 	o Options
 
-	mu        sync.Mutex // guards levelName
+	mu        sync.Mutex // guards levelName and extras
 	levelName string
+	// extras are what the server keeps beside each jail that package jail
+	// does not: see jailExtra.
+	extras map[string]*jailExtra
+	// jailLife serializes add and stop of jails, so that a jail's extras
+	// are made and dropped with it. Lock order: jailLife, then mu.
+	jailLife sync.Mutex
 
 	stopOnce sync.Once
 
@@ -94,7 +109,7 @@ func New(o Options) *Server {
 	if o.LevelName == "" {
 		o.LevelName = "INFO"
 	}
-	return &Server{o: o, levelName: o.LevelName, limits: o.Limits.withDefaults(), users: newUsers()}
+	return &Server{o: o, levelName: o.LevelName, extras: map[string]*jailExtra{}, limits: o.Limits.withDefaults(), users: newUsers()}
 }
 
 // Serve accepts connections on ln until ctx ends, serving each on its own
@@ -240,7 +255,7 @@ func (s *Server) handle(ctx context.Context, cs *conn, dst, msg []byte) (out []b
 		out, _ = protocol.AppendReply(dst, proto, 1, toException(err))
 		return out, false
 	}
-	res, err := s.run(&req, items)
+	res, err := s.run(ctx, &req, items)
 	if err != nil {
 		out, err = protocol.AppendReply(dst, proto, 1, toException(err))
 	} else {

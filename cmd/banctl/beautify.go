@@ -3,14 +3,18 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math/big"
+	"os"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/banserver/banserver/protocol"
 )
 
-// This file ports fail2ban 1.0.2's client/beautifier.py. Operators and
-// their scripts grep fail2ban-client's output, so the text must match it
-// byte for byte; compat/ proves it against the real fail2ban-client.
+// This file ports fail2ban 1.0.2's client/beautifier.py, with 1.1's
+// additions for the commands 1.1 added (status --all, stats). Operators
+// and their scripts grep fail2ban-client's output, so the text must match
+// it byte for byte; compat/ proves it against the real fail2ban-client.
 
 // errBeautify marks a reply whose shape the beautifier cannot render; Python
 // would have raised inside Beautifier.beautify.
@@ -23,10 +27,18 @@ var errBeautify = errors.New("banctl: reply does not fit the command")
 func beautify(cmd []string, resp any) (string, error) {
 	out, partial, err := beautifyValue(cmd, resp)
 	if err != nil {
+		if f, ok := partial.(fallback); ok {
+			return protocol.Repr(f.msg) + protocol.Repr(f.resp), err
+		}
 		return protocol.Repr(partial) + protocol.Repr(resp), err
 	}
 	return pyStr(out), nil
 }
+
+// fallback is the partial message of a failure after Python rebound its
+// response variable (status --all slices it), so that the fallback text
+// shows the response as Python had it.
+type fallback struct{ msg, resp any }
 
 // beautifyValue returns the value Python would print. On failure it also
 // returns the message as far as Python had built it, for the fallback.
@@ -71,6 +83,8 @@ func beautifyValue(inC []string, resp any) (out, partial any, err error) {
 		return strings.Join(items, " "), nil, nil
 	case "status":
 		return beautifyStatus(inC, resp)
+	case "stats", "statistics":
+		return beautifyStats(resp)
 	}
 	if len(inC) < 2 {
 		return resp, nil, nil
@@ -213,8 +227,8 @@ func beautifyValue(inC []string, resp any) (out, partial any, err error) {
 	return resp, nil, nil
 }
 
-// beautifyStatus renders "status" and "status JAIL [FLAVOR]" as the |- `-
-// trees fail2ban-client draws.
+// beautifyStatus renders "status", "status JAIL [FLAVOR]" and fail2ban
+// 1.1's "status --all [FLAVOR]" as the |- `- trees fail2ban-client draws.
 func beautifyStatus(inC []string, resp any) (out, partial any, err error) {
 	var lines []string
 	fail := func() (any, any, error) {
@@ -228,51 +242,271 @@ func beautifyStatus(inC []string, resp any) (out, partial any, err error) {
 	// also works on strings; a reply of the wrong shape fails part way, and
 	// the fallback text shows how far it got. pyItems and pyIndex keep
 	// those semantics.
-	if len(inC) > 1 {
+	if len(inC) > 1 && inC[1] != "--all" {
 		lines = append(lines, "Status for the jail: "+inC[1])
-	} else {
-		lines = append(lines, "Status")
+		if !jailStat(&lines, resp, "") {
+			return fail()
+		}
+		return strings.Join(lines, "\n"), nil, nil
 	}
+	var jstat any
+	if len(inC) > 1 {
+		// --all: the last item is a dict of each jail's status; Python
+		// takes response[-1] and response[:-1], which a dict (or anything
+		// but a list, tuple or string) fails.
+		items, ok := seq(resp)
+		if s, isStr := resp.(string); isStr {
+			for _, r := range s {
+				items = append(items, string(r))
+			}
+			ok = true
+		}
+		if !ok || len(items) == 0 {
+			return nil, resp, errBeautify
+		}
+		jstat = items[len(items)-1]
+		switch x := resp.(type) {
+		case string:
+			r := []rune(x)
+			resp = string(r[:len(r)-1])
+		case protocol.Tuple:
+			resp = x[:len(x)-1]
+		default:
+			resp = items[:len(items)-1]
+		}
+		fail = func() (any, any, error) {
+			p := make([]any, len(lines))
+			for i, l := range lines {
+				p[i] = l
+			}
+			return nil, fallback{p, resp}, errBeautify
+		}
+	}
+	lines = append(lines, "Status")
 	top, ok := pyItems(resp)
 	if !ok {
 		return fail()
 	}
+	more := pyTrue(jstat)
 	for n, r1 := range top {
-		last1 := n == len(top)-1
 		name, ok := pyIndex(r1, 0)
 		if !ok {
 			return fail()
 		}
 		val, ok := pyIndex(r1, 1)
-		if len(inC) <= 1 {
-			if !ok {
-				return fail()
-			}
-			lines = append(lines, branch(last1)+" "+pyStr(name)+":\t"+statusValue(val))
-			continue
-		}
-		lines = append(lines, branch(last1)+" "+pyStr(name))
 		if !ok {
 			return fail()
 		}
-		indent := "|  "
+		lines = append(lines, branch(!more && n == len(top)-1)+" "+pyStr(name)+":\t"+statusValue(val))
+	}
+	if !more {
+		return strings.Join(lines, "\n"), nil, nil
+	}
+	lines = append(lines, "`- Status for the jails:")
+	all, ok := jstat.(protocol.Dict)
+	if !ok {
+		return fail() // jstat.items(): only a dict has them
+	}
+	for i, kv := range all {
+		last := i == len(all)-1
+		lines = append(lines, "   "+branch(last)+" Jail: "+pyStr(kv.Key))
+		pref := "   |  "
+		if last {
+			pref = "      "
+		}
+		if !jailStat(&lines, kv.Value, pref) {
+			return fail()
+		}
+	}
+	return strings.Join(lines, "\n"), nil, nil
+}
+
+// jailStat appends one jail's status tree to lines, each line prefixed
+// with pref; false when the reply does not have the shape (lines then
+// hold what Python would have appended before it failed).
+func jailStat(lines *[]string, resp any, pref string) bool {
+	top, ok := pyItems(resp)
+	if !ok {
+		return false
+	}
+	for n, r1 := range top {
+		last1 := n == len(top)-1
+		name, ok := pyIndex(r1, 0)
+		if !ok {
+			return false
+		}
+		*lines = append(*lines, pref+branch(last1)+" "+pyStr(name))
+		val, ok := pyIndex(r1, 1)
+		if !ok {
+			return false
+		}
+		indent := pref + "|  "
 		if last1 {
-			indent = "   "
+			indent = pref + "   "
 		}
 		sub, ok := pyItems(val)
 		if !ok {
-			return fail()
+			return false
 		}
 		for m, r2 := range sub {
 			k, ok1 := pyIndex(r2, 0)
 			v, ok2 := pyIndex(r2, 1)
 			if !ok1 || !ok2 {
-				return fail()
+				return false
 			}
-			lines = append(lines, indent+branch(m == len(sub)-1)+" "+pyStr(k)+":\t"+statusValue(v))
+			*lines = append(*lines, indent+branch(m == len(sub)-1)+" "+pyStr(k)+":\t"+statusValue(v))
 		}
 	}
-	return strings.Join(lines, "\n"), nil, nil
+	return true
+}
+
+// pyTrue is Python's truth of a value.
+func pyTrue(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return x
+	case int64:
+		return x != 0
+	case int:
+		return x != 0
+	case float64:
+		return x != 0
+	case *big.Int:
+		return x != nil && x.Sign() != 0
+	case string:
+		return x != ""
+	case []byte:
+		return len(x) > 0
+	case []any:
+		return len(x) > 0
+	case protocol.Tuple:
+		return len(x) > 0
+	case protocol.Dict:
+		return len(x) > 0
+	}
+	return true
+}
+
+// utf8Stdout says whether stdout takes UTF-8, as Python decides it for
+// fail2ban-client's stats table (box-drawing characters, else ASCII): from
+// the locale, LC_ALL, else LC_CTYPE, else LANG. Python reads the C and
+// POSIX locales (and none) as UTF-8; a locale without a codeset
+// ("en_US") is Latin-1 in glibc.
+var utf8Stdout = localeUTF8(os.Getenv)
+
+func localeUTF8(getenv func(string) string) bool {
+	loc := ""
+	for _, k := range []string{"LC_ALL", "LC_CTYPE", "LANG"} {
+		if loc = getenv(k); loc != "" {
+			break
+		}
+	}
+	if loc == "" || loc == "C" || loc == "POSIX" {
+		return true
+	}
+	_, codeset, ok := strings.Cut(loc, ".")
+	codeset, _, _ = strings.Cut(codeset, "@")
+	codeset = strings.ToLower(strings.ReplaceAll(codeset, "-", ""))
+	return ok && codeset == "utf8"
+}
+
+// statsChars are the table's characters: vertical rule, horizontal rule,
+// heading join, heading cross, middle cross, bottom join, cell rule, cell
+// line; ASCII, then UTF-8's box drawing.
+var statsChars = [2][8]string{
+	{"|", "-", "|", "x", "x", "-", "|", "-"},
+	{"\u2551", "\u2550", "\u255F", "\u256B", "\u256C", "\u2569", "\u2502", "\u2500"},
+}
+
+// beautifyStats renders fail2ban 1.1's `stats` reply, {jail: [backend,
+// (cur, tot failed), (cur, tot banned)]}, as its client's table.
+func beautifyStats(resp any) (out, partial any, err error) {
+	if !pyTrue(resp) {
+		return "No jails found.", nil, nil
+	}
+	all, ok := resp.(protocol.Dict)
+	if !ok {
+		return nil, resp, errBeautify
+	}
+	// Every row must have six cells: the name, the backend and the four
+	// numbers, however the two pairs split them.
+	rows := make([][]string, 0, len(all))
+	for _, kv := range all {
+		backend, ok1 := pyIndex(kv.Value, 0)
+		f, ok2 := pyIndex(kv.Value, 1)
+		a, ok3 := pyIndex(kv.Value, 2)
+		if !ok1 || !ok2 || !ok3 {
+			return nil, resp, errBeautify
+		}
+		fs, ok2 := pyItems(f)
+		as, ok3 := pyItems(a)
+		if !ok2 || !ok3 || len(fs)+len(as) != 4 {
+			return nil, resp, errBeautify
+		}
+		row := []string{pyStr(kv.Key), pyStr(backend)}
+		for _, c := range append(fs, as...) {
+			row = append(row, pyStr(c))
+		}
+		rows = append(rows, row)
+	}
+	ct := statsChars[0]
+	if utf8Stdout {
+		ct = statsChars[1]
+	}
+	minLens := [6]int{8, 8, 3, 3, 3, 3}
+	var lens [6]int
+	for i := range lens {
+		lens[i] = minLens[i]
+		for _, r := range rows {
+			lens[i] = max(lens[i], utf8.RuneCountInString(r[i]))
+		}
+	}
+	// %-Ns for the two names, %Ns for the numbers.
+	cells := func(c [6]string) string {
+		f := make([]string, 6)
+		for i := range f {
+			if i < 2 {
+				f[i] = padRight(c[i], lens[i])
+			} else {
+				f[i] = padLeft(c[i], lens[i])
+			}
+		}
+		sep := " " + ct[0] + " "
+		return f[0] + sep + f[1] + sep + f[2] + " " + ct[6] + " " + f[3] + sep + f[4] + " " + ct[6] + " " + f[5]
+	}
+	tlens := [4]int{lens[0], lens[1], 3 + lens[2] + lens[3], 3 + lens[4] + lens[5]}
+	rule := func(fill, cross string) string {
+		parts := make([]string, len(tlens))
+		for i, n := range tlens {
+			parts[i] = strings.Repeat(fill, n)
+		}
+		return fill + strings.Join(parts, fill+cross+fill) + fill
+	}
+	sep := " " + ct[0] + " "
+	ret := []string{
+		" " + padRight("", lens[0]) + sep + padRight("", lens[1]) + sep + padRight("Filter", tlens[2]) + sep + padRight("Actions", tlens[3]),
+		" " + padRight("Jail", lens[0]) + sep + padRight("Backend", lens[1]) + " " + ct[2] + ct[7] +
+			strings.Repeat(ct[7], tlens[2]) + ct[7] + ct[3] + ct[7] + strings.Repeat(ct[7], tlens[3]) + ct[7],
+		" " + cells([6]string{"", "", "cur", "tot", "cur", "tot"}),
+		rule(ct[1], ct[4]),
+	}
+	for _, r := range rows {
+		ret = append(ret, " "+cells([6]string(r)))
+	}
+	ret = append(ret, rule(ct[1], ct[5]))
+	return strings.Join(ret, "\n"), nil, nil
+}
+
+// padRight and padLeft are Python's "%-Ns" and "%Ns": padded to n
+// characters.
+func padRight(s string, n int) string {
+	return s + strings.Repeat(" ", max(0, n-utf8.RuneCountInString(s)))
+}
+
+func padLeft(s string, n int) string {
+	return strings.Repeat(" ", max(0, n-utf8.RuneCountInString(s))) + s
 }
 
 func branch(last bool) string {

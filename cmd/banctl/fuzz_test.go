@@ -38,7 +38,10 @@ func FuzzReply(f *testing.F) {
 		[]any{protocol.Tuple{"Number of jail", int64(0)}, protocol.Tuple{"Jail list", ""}},
 		[]any{protocol.Dict{{Key: "api", Value: []any{"192.0.2.1"}}}},
 		[]any{"192.0.2.1 \t2026-01-02 03:04:05 + 3600 = 2026-01-02 04:04:05"},
-		[]any{protocol.Tuple{"Filter", []any{protocol.Tuple{"Currently failed", int64(0)}}}, protocol.Tuple{"Actions", []any{}}}}
+		[]any{protocol.Tuple{"Filter", []any{protocol.Tuple{"Currently failed", int64(0)}}}, protocol.Tuple{"Actions", []any{}}},
+		protocol.Dict{{Key: "api", Value: []any{"polling", protocol.Tuple{int64(0), int64(1)}, protocol.Tuple{int64(2), int64(3)}}}},
+		[]any{protocol.Tuple{"Number of jail", int64(1)}, protocol.Tuple{"Jail list", "api"},
+			protocol.Dict{{Key: "api", Value: []any{protocol.Tuple{"Filter", []any{}}, protocol.Tuple{"Actions", []any{}}}}}}}
 	for _, v := range seeds {
 		msg, err := protocol.AppendReply(nil, 4, 0, v)
 		if err != nil {
@@ -46,13 +49,15 @@ func FuzzReply(f *testing.F) {
 		}
 		f.Add(bytes.TrimSuffix(msg, []byte(protocol.EndCommand)), "status")
 		f.Add(bytes.TrimSuffix(msg, []byte(protocol.EndCommand)), "--with-time")
+		f.Add(bytes.TrimSuffix(msg, []byte(protocol.EndCommand)), "--all")
+		f.Add(bytes.TrimSuffix(msg, []byte(protocol.EndCommand)), "stats")
 	}
 	f.Fuzz(func(t *testing.T, msg []byte, cmd string) {
 		code, v, err := protocol.DecodeReply(msg)
 		if err != nil {
 			return
 		}
-		for _, words := range [][]string{{cmd}, {"status", cmd}, {"get", "api", cmd}, {"get", "api", "banip", cmd}, {"banned", cmd}} {
+		for _, words := range [][]string{{cmd}, {"status", cmd}, {"status", "--all", cmd}, {"get", "api", cmd}, {"get", "api", "banip", cmd}, {"banned", cmd}} {
 			beautify(words, v)
 			renderText(words, v)
 			if out := resultJSON(words, v, time.UTC); !json.Valid(out) {

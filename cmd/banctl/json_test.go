@@ -44,6 +44,27 @@ var jsonCases = []struct {
 			protocol.Tuple{"Banned ASN list", []any{"64496"}}, protocol.Tuple{"Banned Country list", []any{"ZZ"}}, protocol.Tuple{"Banned RIR list", []any{"ripencc"}}}},
 	}},
 	{name: "status-jail-bad-shape", words: []string{"status", "api"}, reply: []any{"x"}},
+	{name: "status-all", words: []string{"status", "--all", "short"}, reply: []any{
+		protocol.Tuple{"Number of jail", int64(2)}, protocol.Tuple{"Jail list", "api, sshd"},
+		protocol.Dict{
+			{Key: "api", Value: []any{
+				protocol.Tuple{"Filter", []any{protocol.Tuple{"Currently failed", int64(1)}, protocol.Tuple{"Total failed", int64(7)}, protocol.Tuple{"File list", []any{}}}},
+				protocol.Tuple{"Actions", []any{protocol.Tuple{"Currently banned", int64(2)}, protocol.Tuple{"Total banned", int64(3)}}},
+			}},
+			{Key: "sshd", Value: []any{
+				protocol.Tuple{"Filter", []any{protocol.Tuple{"Currently failed", int64(0)}, protocol.Tuple{"Total failed", int64(0)}, protocol.Tuple{"File list", []any{}}}},
+				protocol.Tuple{"Actions", []any{protocol.Tuple{"Currently banned", int64(0)}, protocol.Tuple{"Total banned", int64(0)}}},
+			}},
+		},
+	}},
+	{name: "status-all-empty", words: []string{"status", "--all"}, reply: []any{
+		protocol.Tuple{"Number of jail", int64(0)}, protocol.Tuple{"Jail list", ""}, protocol.Dict{},
+	}},
+	{name: "stats", words: []string{"stats"}, reply: protocol.Dict{
+		{Key: "api", Value: []any{"polling", protocol.Tuple{int64(1), int64(7)}, protocol.Tuple{int64(2), int64(3)}}},
+		{Key: "sshd", Value: []any{"systemd", protocol.Tuple{int64(0), int64(0)}, protocol.Tuple{int64(0), int64(0)}}},
+	}},
+	{name: "stats-empty", words: []string{"stats"}, reply: protocol.Dict{}},
 	{name: "banned", words: []string{"banned"},
 		reply: []any{protocol.Dict{{Key: "api", Value: []any{"192.0.2.1", "198.51.100.2"}}}, protocol.Dict{{Key: "sshd", Value: []any{}}}}},
 	{name: "banned-no-jails", words: []string{"banned"}, reply: []any{}},
@@ -79,7 +100,7 @@ var jsonCases = []struct {
 	{name: "ping", words: []string{"ping"}, reply: "pong"},
 	{name: "echo", words: []string{"echo", "hello", "world"}, reply: []any{"hello", "world"}},
 	{name: "help", words: []string{"help"}, reply: []any{"ping                                  tests if the server is alive"}},
-	{name: "reload", words: []string{"reload"}, reply: nil},
+	{name: "reload", words: []string{"reload"}, reply: "OK"},
 	{name: "generic-values", words: []string{"get", "api", "x"}, reply: []any{
 		true, int64(-3), 1.5, 1e-07, nan(), inf(1), inf(-1), []byte("b\xff"), "a<b>&\"\\\n\x01é\xff",
 		new(big.Int).Lsh(big.NewInt(1), 70), protocol.Tuple{}, protocol.Dict{{Key: int64(1), Value: "a"}, {Key: nil, Value: "b"}},

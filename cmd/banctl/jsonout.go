@@ -61,6 +61,11 @@ func shape(words []string, v any, loc *time.Location) any {
 	switch {
 	case arg(0) == "status" && len(words) == 1:
 		out, ok = statusShape(v)
+	case arg(0) == "status" && arg(1) == "--all" && arg(2) == "stats",
+		arg(0) == "stats", arg(0) == "statistics", arg(0) == "statistic":
+		out, ok = statsShape(v)
+	case arg(0) == "status" && arg(1) == "--all":
+		out, ok = statusAllShape(v)
 	case arg(0) == "status":
 		out, ok = jailStatusShape(v)
 	case arg(0) == "banned" && len(words) == 1:
@@ -132,6 +137,74 @@ func statusShape(v any) (any, bool) {
 		}
 	}
 	return object{{"jails", jails}, {"count", count}}, true
+}
+
+// statusAllShape: fail2ban 1.1's `status --all [FLAVOR]`, status's lines
+// then a dict of each jail's status -> {"jails": [...], "count": N,
+// "status": {"api": {"filter": {...}, "actions": {...}}, ...}}.
+func statusAllShape(v any) (any, bool) {
+	items, ok := seq(v)
+	if !ok || len(items) == 0 {
+		return nil, false
+	}
+	all, ok := items[len(items)-1].(protocol.Dict)
+	if !ok {
+		return nil, false
+	}
+	head, ok := statusShape(items[:len(items)-1])
+	if !ok {
+		return nil, false
+	}
+	jails := make(object, 0, len(all))
+	for _, kv := range all {
+		name, ok := kv.Key.(string)
+		if !ok {
+			return nil, false
+		}
+		st, ok := jailStatusShape(kv.Value)
+		if !ok {
+			return nil, false
+		}
+		jails = append(jails, field{name, st})
+	}
+	return append(head.(object), field{"status", jails}), true
+}
+
+// statsShape: fail2ban 1.1's `stats`, {"api": ["polling", (0, 3), (1,
+// 2)]} -> {"api": {"backend": "polling", "filter": {"currently_failed":
+// 0, "total_failed": 3}, "actions": {"currently_banned": 1,
+// "total_banned": 2}}}.
+func statsShape(v any) (any, bool) {
+	all, ok := v.(protocol.Dict)
+	if !ok {
+		return nil, false
+	}
+	out := make(object, 0, len(all))
+	for _, kv := range all {
+		name, ok := kv.Key.(string)
+		if !ok {
+			return nil, false
+		}
+		row, ok := seq(kv.Value)
+		if !ok || len(row) != 3 {
+			return nil, false
+		}
+		backend, ok := row[0].(string)
+		if !ok {
+			return nil, false
+		}
+		f, ok1 := seq(row[1])
+		a, ok2 := seq(row[2])
+		if !ok1 || !ok2 || len(f) != 2 || len(a) != 2 {
+			return nil, false
+		}
+		out = append(out, field{name, object{
+			{"backend", backend},
+			{"filter", object{{"currently_failed", f[0]}, {"total_failed", f[1]}}},
+			{"actions", object{{"currently_banned", a[0]}, {"total_banned", a[1]}}},
+		}})
+	}
+	return out, true
 }
 
 // jailStatusShape: [("Filter", [("Currently failed", 0), ...]),
