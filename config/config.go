@@ -206,8 +206,8 @@ func (j Jail) BanTimeExtra() [][2]string {
 const (
 	DefaultSocket      = "/run/ban.sock"
 	DefaultDB          = "/var/lib/banserver/bans.db"
-	DefaultMaxMessage  = 64 << 10
-	DefaultIdleTimeout = 5 * time.Minute
+	DefaultMaxMessage  = server.DefaultMaxMessage
+	DefaultIdleTimeout = server.DefaultIdleTimeout
 	DefaultMaxFailures = jail.DefaultMaxFailures
 	// Limits on clients; server.Limits documents each.
 	DefaultMaxAddresses   = server.DefaultMaxAddresses

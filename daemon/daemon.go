@@ -46,6 +46,7 @@ type daemon struct {
 	jails *jail.Manager
 	bans  *banStore // nil: memory only
 	kern  *kernelState
+	srv   *server.Server
 
 	// mu serializes reloads; it guards the fields below.
 	mu  sync.Mutex
@@ -195,6 +196,7 @@ func Run(ctx context.Context, o Options) error {
 		srvOpts.StoreHealth = bans.health
 	}
 	srv := server.New(srvOpts)
+	d.srv = srv
 	log.Info("banserver started", zap.String("socket", cfg.Socket.Path), zap.Strings("jails", jails.Jails()),
 		zap.String("version", server.Version), zap.Int("pid", os.Getpid()))
 	if o.Ready != nil {

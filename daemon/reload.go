@@ -9,6 +9,7 @@ import (
 
 	"github.com/banserver/banserver/config"
 	"github.com/banserver/banserver/jail"
+	"github.com/banserver/banserver/server"
 )
 
 // reload re-reads the configuration file and applies it to the running
@@ -106,13 +107,20 @@ func (d *daemon) reload(ctx context.Context, only string) error {
 	return rerr
 }
 
-// applyServerSettings applies what a reload may change outside the jails,
-// and logs what waits for a restart. d.mu is held.
+// applyServerSettings applies what a reload may change outside the jails
+// (the log level, access rules and client limits: for connections made
+// from now on), and logs what waits for a restart. d.mu is held.
 func (d *daemon) applyServerSettings(cfg *config.Config) {
 	old := d.cfg
-	if lvl, _, err := zapLevel(cfg.Log.Level); err == nil && cfg.Log.Level != old.Log.Level {
-		d.level.SetLevel(lvl.Level())
+	if cfg.Log.Level != old.Log.Level {
+		if err := d.srv.SetLogLevel(cfg.Log.Level); err != nil {
+			d.log.Warn("log level", zap.Error(err)) // checked at load: not expected
+		}
 	}
+	d.srv.Reconfigure(server.Settings{
+		Access: accessRules(cfg.Access), Limits: serverLimits(cfg.Limits),
+		MaxMessage: cfg.Limits.MaxMessage, IdleTimeout: cfg.Limits.IdleTimeout,
+	})
 	for _, c := range []struct {
 		key      string
 		was, now any

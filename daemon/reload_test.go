@@ -61,7 +61,14 @@ jails:
 	}
 	ns.waitRoutes(t, "blackhole 198.51.100.3")
 
+	if code, v := ask(t, sock, "set", "api", "banip", "198.51.100.11", "198.51.100.12"); code != 0 || v != int64(2) {
+		t.Fatalf("banip of 2 before the reload: (%d, %v)", code, v)
+	}
 	write(`
+log:
+  level: debug
+limits:
+  max_addresses: 1
 jails:
   - name: api
     maxretry: 4
@@ -78,6 +85,18 @@ jails:
 	})
 	if code, v := ask(t, sock, "get", "api", "maxretry"); code != 0 || v != int64(4) {
 		t.Fatalf("api maxretry after reload: (%d, %v)", code, v)
+	}
+	// The log level and the limits are the file's too.
+	if code, v := ask(t, sock, "get", "loglevel"); code != 0 || v != "DEBUG" {
+		t.Fatalf("get loglevel after reload: (%d, %v)", code, v)
+	}
+	if code, v := ask(t, sock, "set", "api", "banip", "198.51.100.13", "198.51.100.14"); code != 1 || !strings.Contains(fmt.Sprint(v), "max_addresses") {
+		t.Fatalf("banip of 2 with max_addresses 1 after reload: (%d, %v)", code, v)
+	}
+	for _, a := range []string{"198.51.100.11", "198.51.100.12"} {
+		if code, v := ask(t, sock, "set", "api", "unbanip", a); code != 0 || v != int64(1) {
+			t.Fatalf("unbanip %s: (%d, %v)", a, code, v)
+		}
 	}
 	if code, v := ask(t, sock, "get", "new", "maxretry"); code != 0 || v != int64(7) {
 		t.Fatalf("new maxretry: (%d, %v)", code, v)
@@ -106,5 +125,57 @@ jails:
 	})
 	if code, v := ask(t, sock, "status"); code != 0 || fmt.Sprint(v) != "[[Number of jail 3] [Jail list api, dyn, new]]" {
 		t.Fatalf("status after a refused reload: (%d, %v)", code, v)
+	}
+}
+
+// TestReloadCommand: reload and reload JAIL over the socket (banctl reload)
+// reload the file; a jail the file does not name, fail2ban-client's own
+// reload (a stream of jail.conf commands) and a file that fails to load
+// are refused, saying why.
+func TestReloadCommand(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "banserver.yaml")
+	write := func(text string) {
+		t.Helper()
+		if err := os.WriteFile(cfgPath, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("jails:\n  - name: api\n    maxretry: 3\n    actions: [log]\n")
+	sock := filepath.Join(dir, "ban.sock")
+	startProc(t, cfgPath, sock, "none")
+	write("jails:\n  - name: api\n    maxretry: 5\n    actions: [log]\n  - name: web\n    actions: [log]\n")
+	if code, v := ask(t, sock, "reload", "api"); code != 0 || v != "OK" {
+		t.Fatalf("reload api: (%d, %v)", code, v)
+	}
+	if code, v := ask(t, sock, "get", "api", "maxretry"); code != 0 || v != int64(5) {
+		t.Fatalf("api maxretry after reload api: (%d, %v)", code, v)
+	}
+	if code, v := ask(t, sock, "status"); code != 0 || fmt.Sprint(v) != "[[Number of jail 1] [Jail list api]]" {
+		t.Fatalf("reload api added other jails: (%d, %v)", code, v)
+	}
+	if code, v := ask(t, sock, "reload"); code != 0 || v != "OK" {
+		t.Fatalf("reload: (%d, %v)", code, v)
+	}
+	if code, v := ask(t, sock, "status"); code != 0 || fmt.Sprint(v) != "[[Number of jail 2] [Jail list api, web]]" {
+		t.Fatalf("after reload: (%d, %v)", code, v)
+	}
+	for _, tc := range []struct {
+		args []any
+		want string
+	}{
+		{[]any{"reload", "nope"}, "not in the configuration file"},
+		{[]any{"reload", "--all", []any{}, []any{[]any{"add", "sshd", "auto"}}}, "own configuration file"},
+	} {
+		if code, v := ask(t, sock, tc.args...); code != 1 || !strings.Contains(fmt.Sprint(v), tc.want) {
+			t.Errorf("%v: (%d, %v), want an error with %q", tc.args, code, v, tc.want)
+		}
+	}
+	write("jails:\n  - name: api\n    maxrety: 9\n")
+	if code, v := ask(t, sock, "reload"); code != 1 || !strings.Contains(fmt.Sprint(v), "maxrety") {
+		t.Fatalf("reload of a bad file: (%d, %v), want the refusal naming the key", code, v)
+	}
+	if code, v := ask(t, sock, "get", "api", "maxretry"); code != 0 || v != int64(5) {
+		t.Fatalf("after a refused reload: (%d, %v)", code, v)
 	}
 }

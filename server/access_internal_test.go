@@ -84,12 +84,11 @@ func TestBucket(t *testing.T) {
 // each attempt from a non-root peer: the grant's check, the uid bucket,
 // and the per-command limits.
 func BenchmarkAccess(b *testing.B) {
-	s := New(Options{})
+	// Never refuse: measure the path, not the refusal.
+	s := New(Options{Limits: Limits{RatePerUID: 1e12, RateBurst: 1 << 30}})
 	rules := []Rule{{UID: 33, GID: -1, Classes: []protocol.Class{protocol.ClassReport}, Jails: []string{"api"}}}
 	g := newGrant(rules, Peer{UID: 33, GID: 33, Known: true}, identity{name: "www-data"}, 0)
-	cs := &conn{grant: g, uid: &uidState{}, limited: true}
-	s.limits.RatePerUID = 1e12 // never refuse: measure the path, not the refusal
-	s.limits.RateBurst = 1 << 30
+	cs := &conn{grant: g, uid: &uidState{}, limited: true, set: s.settings()}
 	r, _ := parseRequest([]any{"set", "api", "attempt", "2001:db8::1", "Incorrect token used."})
 	b.ReportAllocs()
 	for b.Loop() {

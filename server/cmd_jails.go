@@ -104,7 +104,7 @@ func (s *Server) cmdAdd(c *call) (result, error) {
 			return result{}, err
 		}
 	}
-	if max := s.limits.MaxJails; max > 0 {
+	if max := s.settings().limits.MaxJails; max > 0 {
 		if n := len(s.o.Jails.Jails()); n >= max {
 			return result{}, &protocol.Exception{Class: protocol.ClassException, Args: []any{
 				fmt.Sprintf("too many jails: %d, limits.max_jails is %d", n, max)}}

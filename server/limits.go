@@ -40,6 +40,8 @@ type Limits struct {
 
 // Default limits.
 const (
+	DefaultMaxMessage     = 64 << 10
+	DefaultIdleTimeout    = 5 * time.Minute
 	DefaultMaxAddresses   = 10_000
 	DefaultRatePerUID     = 2000
 	DefaultMaxConns       = 4096
@@ -160,8 +162,7 @@ func (t *connTable) close(st *uidState) {
 
 // limitCommand applies the per-command limits the table knows of: the
 // addresses one command carries.
-func (s *Server) limitCommand(r *request) error {
-	l := s.limits
+func limitCommand(r *request, l Limits) error {
 	if l.MaxAddresses > 0 {
 		if n := r.addressCount(); n > l.MaxAddresses {
 			return &protocol.Exception{Class: protocol.ClassValueError, Args: []any{
@@ -172,9 +173,9 @@ func (s *Server) limitCommand(r *request) error {
 }
 
 // errRate is the reply to a command over its uid's rate.
-func (s *Server) errRate(p Peer) *protocol.Exception {
+func errRate(p Peer, l Limits) *protocol.Exception {
 	return &protocol.Exception{Class: protocol.ClassException, Args: []any{
-		fmt.Sprintf("rate limit: uid %d is over limits.rate_per_uid (%g commands/s)", p.UID, s.limits.RatePerUID)}}
+		fmt.Sprintf("rate limit: uid %d is over limits.rate_per_uid (%g commands/s)", p.UID, l.RatePerUID)}}
 }
 
 // timedConn is the connection as the server reads and writes it: it

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -93,9 +94,9 @@ type Server struct {
 
 	stopOnce sync.Once
 
-	limits Limits // Options.Limits with defaults
-	users  *users
-	conns  connTable
+	live  atomic.Pointer[settings] // access rules and limits; Reconfigure swaps them
+	users *users
+	conns connTable
 }
 
 // New returns a Server.
@@ -103,13 +104,12 @@ func New(o Options) *Server {
 	if o.Log == nil {
 		o.Log = zap.NewNop()
 	}
-	if o.MaxMessage <= 0 {
-		o.MaxMessage = 64 << 10
-	}
 	if o.LevelName == "" {
 		o.LevelName = "INFO"
 	}
-	return &Server{o: o, levelName: o.LevelName, extras: map[string]*jailExtra{}, limits: o.Limits.withDefaults(), users: newUsers()}
+	s := &Server{o: o, levelName: o.LevelName, extras: map[string]*jailExtra{}, users: newUsers()}
+	s.Reconfigure(Settings{Access: o.Access, Limits: o.Limits, MaxMessage: o.MaxMessage, IdleTimeout: o.IdleTimeout})
+	return s
 }
 
 // Serve accepts connections on ln until ctx ends, serving each on its own
@@ -161,6 +161,8 @@ type conn struct {
 	uid   *uidState
 	// limited: the uid's rate applies (not root or the daemon's user).
 	limited bool
+	// set are the settings the connection started with.
+	set *settings
 }
 
 // serveConn answers the commands of one connection until it closes, sends
@@ -177,17 +179,18 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	if peer.Known {
 		id = s.users.get(peer.UID)
 	}
-	g := newGrant(s.o.Access, peer, id, selfUID)
-	uid, admitted := s.conns.open(peer, g.all, s.limits)
+	st := s.settings() // this connection's, whatever a reload does meanwhile
+	g := newGrant(st.access, peer, id, selfUID)
+	uid, admitted := s.conns.open(peer, g.all, st.limits)
 	if !admitted {
 		s.o.Log.Warn("refused connection: too many connections", peerFields(peer, id.name)...)
 		s.refuseConn(c)
 		return
 	}
 	defer s.conns.close(uid)
-	cs := &conn{grant: g, uid: uid, limited: !g.all && s.limits.RatePerUID > 0}
-	tc := &timedConn{Conn: c, idle: s.o.IdleTimeout, read: s.limits.ReadTimeout}
-	r := protocol.NewReader(tc, s.o.MaxMessage)
+	cs := &conn{grant: g, uid: uid, limited: !g.all && st.limits.RatePerUID > 0, set: st}
+	tc := &timedConn{Conn: c, idle: st.idle, read: st.limits.ReadTimeout}
+	r := protocol.NewReader(tc, st.maxMessage)
 	var out []byte
 	for {
 		msg, err := r.ReadMessage()
@@ -195,7 +198,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 			if errors.Is(err, protocol.ErrTooLarge) {
 				out, _ = protocol.AppendReply(out[:0], protocol.ReplyProtocol, 1, &protocol.Exception{
 					Class: protocol.ClassValueError,
-					Args:  []any{fmt.Sprintf("message larger than %d bytes", s.o.MaxMessage)},
+					Args:  []any{fmt.Sprintf("message larger than %d bytes", st.maxMessage)},
 				})
 				if _, err := tc.Write(out); err != nil {
 					return
@@ -230,7 +233,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 func (s *Server) refuseConn(c net.Conn) {
 	c.SetDeadline(time.Now().Add(time.Second))
 	proto := protocol.ReplyProtocol
-	if msg, err := protocol.NewReader(c, s.o.MaxMessage).ReadMessage(); err == nil && len(msg) > 1 && msg[0] == 0x80 {
+	if msg, err := protocol.NewReader(c, s.settings().maxMessage).ReadMessage(); err == nil && len(msg) > 1 && msg[0] == 0x80 {
 		proto = int(msg[1])
 	}
 	c.Write(protocol.AppendLoadError(nil, proto, errTooManyConns))
@@ -279,12 +282,12 @@ func (s *Server) admit(cs *conn, r *request) error {
 		s.o.Log.Warn("refused command", append(peerFields(g.peer, g.name), zap.Strings("args", r.Args), zap.Stringer("class", r.class), zap.Error(err))...)
 		return err
 	}
-	if cs.limited && !cs.uid.bucket.take(time.Now(), s.limits.RatePerUID, s.limits.RateBurst) {
+	if cs.limited && !cs.uid.bucket.take(time.Now(), cs.set.limits.RatePerUID, cs.set.limits.RateBurst) {
 		// Not logged per command: a client over its rate would flood the
 		// log at the rate it is refused.
-		return s.errRate(g.peer)
+		return errRate(g.peer, cs.set.limits)
 	}
-	if err := s.limitCommand(r); err != nil {
+	if err := limitCommand(r, cs.set.limits); err != nil {
 		s.o.Log.Warn("refused command", append(peerFields(g.peer, g.name), zap.String("command", r.Args[0]), zap.Int("words", len(r.Args)), zap.Error(err))...)
 		return err
 	}
