@@ -18,8 +18,8 @@ type banEntry struct {
 	end   int64  // unix nanoseconds of ban.End(); guarded by j.mu and banHeap.mu
 	index int    // position in banHeap.h, -1 when not in it; guarded by banHeap.mu
 	seq   uint64 // order of banning, for the lists fail2ban keeps in that order
-	ver   uint64 // bumped by each change (ban, prolong), so an undo knows it is still its own; guarded by j.mu
-	held  int64  // bytes of ban.Matches counted against Options.MatchBudget; guarded by j.mu
+	ver   uint32 // bumped by each change (ban, prolong), so an undo knows it is still its own; guarded by j.mu
+	held  int32  // bytes of ban.Matches counted against Options.MatchBudget (at most 10 KiB); guarded by j.mu
 }
 
 // banHeap orders the expiring bans of all jails by end, so one timer serves
@@ -248,13 +248,10 @@ func (m *Manager) Attempt(name string, addr netip.Addr, msgs []string) (int, err
 		return 1, nil
 	}
 	t := m.begin()
-	m.banLocked(j, key, now, matches, t).held = held
+	m.banLocked(j, key, now, matches, t).held = int32(held)
 	m.record(t)
 	j.mu.Unlock()
-	if t == nil {
-		return 1, nil
-	}
-	if err := m.finish(t); err != nil {
+	if err := m.finish(t, j); err != nil {
 		return 0, err
 	}
 	return 1, nil
@@ -264,24 +261,24 @@ func (m *Manager) Attempt(name string, addr netip.Addr, msgs []string) (int, err
 // fail2ban's banip it skips the ignore lists; unlike it, addresses that
 // must never be banned are refused with ErrInvalidAddress, naming why, and
 // then nothing is banned: loopback, unspecified, multicast, link-local,
-// broadcast, an address in the jail's ignoreip, or one of this host's
-// (read afresh for each command). An address already banned has its ban
+// broadcast, an address in the jail's ignoreip, or one of this host's. An address already banned has its ban
 // prolonged to now+bantime if that ends later. With a Journal, BanIP
 // returns once the bans are stored; if they cannot be, none of them
-// stays and BanIP returns the journal's error.
+// stays and BanIP returns the journal's error. This host's addresses are
+// the cached ones, which the daemon refreshes on every address change
+// (RefreshSelf); the route action checks the namespace's own again.
 func (m *Manager) BanIP(name string, addrs []netip.Addr) (int, error) {
 	now := m.now()
 	ns := now.UnixNano()
 	n := 0
 	t := m.begin()
+	var jj *jail
 	err := m.lockedNoDeliver(name, func(j *jail) error {
+		jj = j
 		norm, err := checkAddrs(addrs, true)
 		if err != nil {
 			return err
 		}
-		// This host's addresses as they are now: a ban of one would lock
-		// the host out, and a command is rare enough to read them afresh.
-		m.self.refresh(m.selfFn, ns, true)
 		// Refuse the whole command before banning any of it: a ban of an
 		// ignored or own address would lock out what the operator meant to
 		// keep reachable.
@@ -313,7 +310,7 @@ func (m *Manager) BanIP(name string, addrs []netip.Addr) (int, error) {
 		m.record(t)
 		return nil
 	})
-	if ferr := m.finish(t); ferr != nil && err == nil {
+	if ferr := m.finish(t, jj); ferr != nil && err == nil {
 		return 0, ferr
 	}
 	return n, err
@@ -359,7 +356,9 @@ func (m *Manager) UnbanIP(name string, addrs []netip.Addr, ifExists bool) (int, 
 	n := 0
 	var missed []netip.Addr
 	t := m.begin()
+	var jj *jail
 	err := m.lockedNoDeliver(name, func(j *jail) error {
+		jj = j
 		norm, err := checkAddrs(addrs, false)
 		if err != nil {
 			return err
@@ -376,7 +375,7 @@ func (m *Manager) UnbanIP(name string, addrs []netip.Addr, ifExists bool) (int, 
 		m.record(t)
 		return nil
 	})
-	if ferr := m.finish(t); ferr != nil && err == nil {
+	if ferr := m.finish(t, jj); ferr != nil && err == nil {
 		return 0, ferr
 	}
 	if err == nil && len(missed) > 0 {
@@ -390,13 +389,15 @@ func (m *Manager) UnbanIP(name string, addrs []netip.Addr, ifExists bool) (int, 
 func (m *Manager) UnbanAll(name string) (int, error) {
 	n := 0
 	t := m.begin()
+	var jj *jail
 	err := m.lockedNoDeliver(name, func(j *jail) error {
+		jj = j
 		m.queue(j, EventForget, Ban{}, CauseCommand, t)
 		n = m.unbanAllLocked(j, CauseCommand, t)
 		m.record(t)
 		return nil
 	})
-	if ferr := m.finish(t); ferr != nil && err == nil {
+	if ferr := m.finish(t, jj); ferr != nil && err == nil {
 		return 0, ferr
 	}
 	return n, err
@@ -438,7 +439,7 @@ func (m *Manager) UnbanEverywhere(addrs []netip.Addr) (int, error) {
 	for _, j := range js {
 		j.mu.Unlock()
 	}
-	if err := m.finish(t); err != nil {
+	if err := m.finish(t, js...); err != nil {
 		return 0, err
 	}
 	return total, nil

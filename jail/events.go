@@ -8,24 +8,22 @@ type pendingEvent struct {
 }
 
 // queue appends an event for delivery once j.mu is released; j.mu is held,
-// so queue order is the order of the changes. A command's events (t not
-// nil) also go to its transaction for the journal, and with a journal they
-// wait in the queue until it has stored them.
+// so queue order is the order of the changes. A command's events under a
+// journal (t not nil) also go to its transaction, and wait in the queue
+// until the journal has stored them.
 func (m *Manager) queue(j *jail, kind EventKind, b Ban, cause Cause, t *txn) {
 	ev := Event{Kind: kind, Jail: j.name, Ban: b, Actions: j.cfg.Actions, Cause: cause}
-	var hold *txn
 	if t != nil {
+		// With a journal: stored with the command's other events, and
+		// held in the queue until they are.
 		t.touch(j)
-		if m.journal != nil {
-			t.evs = append(t.evs, ev)
-			hold = t
-		}
+		t.evs = append(t.evs, ev)
 	}
 	if m.onEvent == nil || kind == EventForget {
 		return
 	}
 	j.evMu.Lock()
-	j.pending = append(j.pending, pendingEvent{ev: ev, t: hold})
+	j.pending = append(j.pending, pendingEvent{ev: ev, t: t})
 	j.evMu.Unlock()
 }
 

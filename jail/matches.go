@@ -75,13 +75,13 @@ func (m *Manager) holdMatches(e *banEntry) {
 	if b.limit < 0 {
 		b.held.Add(n)
 	}
-	e.held = n
+	e.held = int32(n)
 }
 
 // releaseMatches gives e's messages back to the budget when the ban ends;
 // j.mu is held.
 func (m *Manager) releaseMatches(e *banEntry) {
-	m.matches.free(e.held)
+	m.matches.free(int64(e.held))
 	e.held = 0
 }
 

@@ -54,15 +54,16 @@ const (
 type undoStep struct {
 	kind    undoKind
 	e       *banEntry
-	ver     uint64        // e.ver right after the change
+	ver     uint32        // e.ver right after the change
 	banTime time.Duration // undoProlong: the ban time before
 	end     int64         // undoProlong: the end before
 }
 
-// begin returns the transaction of a command about to change bans; nil
-// when nothing needs one (no journal and no event consumer).
+// begin returns the transaction of a command about to change bans, or nil
+// without a journal: nothing then needs storing or undoing, and the
+// command delivers its events itself.
 func (m *Manager) begin() *txn {
-	if m.journal == nil && m.onEvent == nil {
+	if m.journal == nil {
 		return nil
 	}
 	return &txn{}
@@ -78,7 +79,7 @@ func (t *txn) touch(j *jail) {
 // record hands t's events to the journal; the jails' locks are held, so
 // the journal sees changes to one address in the order they were made.
 func (m *Manager) record(t *txn) {
-	if t == nil || m.journal == nil || len(t.evs) == 0 {
+	if t == nil || len(t.evs) == 0 {
 		return
 	}
 	t.ticket = m.journal.Record(t.evs)
@@ -86,14 +87,19 @@ func (m *Manager) record(t *txn) {
 
 // finish waits until t's changes are stored, undoes them if they could
 // not be, releases (or drops) its events, and delivers what the jails'
-// queues then allow. It is called with no lock held and returns the
-// journal's error.
-func (m *Manager) finish(t *txn) error {
+// queues then allow; without a transaction it delivers js's events. It is
+// called with no lock held and returns the journal's error.
+func (m *Manager) finish(t *txn, js ...*jail) error {
 	if t == nil {
+		for _, j := range js {
+			if j != nil {
+				m.deliver(j)
+			}
+		}
 		return nil
 	}
 	var err error
-	if m.journal != nil && len(t.evs) > 0 {
+	if len(t.evs) > 0 {
 		err = m.journal.Wait(t.ticket)
 	}
 	if err != nil {
