@@ -215,6 +215,15 @@ func bansInOrder(j *jail) []*banEntry {
 // ban is undone and Attempt returns the journal's error. An address
 // already banned returns 1 and changes nothing.
 func (m *Manager) Attempt(name string, addr netip.Addr, msgs []string) (int, error) {
+	return m.AttemptAt(name, addr, time.Time{}, msgs)
+}
+
+// AttemptAt is Attempt for failures that happened at a time of their own
+// (a log line's date; the zero time, or a time after now, is now): they
+// count at that time, so failures older than findtime are not counted
+// (AttemptAt returns 0, as fail2ban ignores such lines), and a ban they
+// cause starts then and ends bantime later.
+func (m *Manager) AttemptAt(name string, addr netip.Addr, at time.Time, msgs []string) (int, error) {
 	j, err := m.lookup(name)
 	if err != nil {
 		return 0, err
@@ -227,6 +236,10 @@ func (m *Manager) Attempt(name string, addr netip.Addr, msgs []string) (int, err
 	}
 	now := m.now()
 	ns := now.UnixNano()
+	if at.IsZero() || at.After(now) {
+		at = now
+	}
+	atNs := at.UnixNano()
 	j.mu.Lock()
 	switch {
 	case j.removed:
@@ -235,6 +248,9 @@ func (m *Manager) Attempt(name string, addr netip.Addr, msgs []string) (int, err
 	case j.idle || m.ignoredLocked(j, addr, ns):
 		j.mu.Unlock()
 		return 0, nil
+	case atNs != ns && ns-atNs >= window(j.cfg.FindTime):
+		j.mu.Unlock()
+		return 0, nil // older than findtime: it can ban nobody
 	}
 	key := m.keyLocked(j, addr, ns)
 	if _, banned := j.bans[key]; banned {
@@ -242,13 +258,13 @@ func (m *Manager) Attempt(name string, addr netip.Addr, msgs []string) (int, err
 		return 1, nil
 	}
 	j.failTotal++
-	ban, matches, held := m.fails.record(j, key.Addr(), ns, max(len(msgs), 1), msgs, j.cfg.MaxRetry, window(j.cfg.FindTime))
+	ban, matches, held := m.fails.record(j, key.Addr(), atNs, max(len(msgs), 1), msgs, j.cfg.MaxRetry, window(j.cfg.FindTime))
 	if !ban {
 		j.mu.Unlock()
 		return 1, nil
 	}
 	t := m.begin()
-	m.banLocked(j, key, now, matches, t).held = int32(held)
+	m.banLocked(j, key, at, matches, t).held = int32(held)
 	m.record(t)
 	j.mu.Unlock()
 	if err := m.finish(t, j); err != nil {

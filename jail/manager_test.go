@@ -1209,3 +1209,42 @@ func TestReconfigure(t *testing.T) {
 		t.Fatalf("Reconfigure of an unknown jail: %v", err)
 	}
 }
+
+// TestAttemptAt: failures at a log line's own time: older than findtime
+// they count for nothing, within it they ban, and the ban starts at the
+// last failure's time and ends bantime after it.
+func TestAttemptAt(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.add(t, Config{Name: "logs", MaxRetry: 3, FindTime: 10 * time.Minute, BanTime: time.Hour})
+	now := f.clk.Now()
+	a := mustAddr("192.0.2.1")
+	tests := []struct {
+		name string
+		at   time.Time
+		want int
+	}{
+		{name: "older than findtime", at: now.Add(-11 * time.Minute), want: 0},
+		{name: "within findtime", at: now.Add(-9 * time.Minute), want: 1},
+		{name: "in the future is now", at: now.Add(time.Hour), want: 1},
+		{name: "zero is now", want: 1},
+	}
+	for _, tt := range tests {
+		if n, err := f.m.AttemptAt("logs", a, tt.at, []string{tt.name}); n != tt.want || err != nil {
+			t.Fatalf("%s: AttemptAt = %d, %v, want %d", tt.name, n, err, tt.want)
+		}
+	}
+	// The third counted failure (at now) banned.
+	bans, _ := f.m.BanList("logs")
+	if len(bans) != 1 || !bans[0].Start.Equal(now) || bans[0].BanTime != time.Hour {
+		t.Fatalf("bans %+v", bans)
+	}
+	// A ban made from old lines starts at the last line's time.
+	b := mustAddr("192.0.2.2")
+	for i := 3; i >= 1; i-- {
+		f.m.AttemptAt("logs", b, now.Add(-time.Duration(i)*time.Minute), nil)
+	}
+	bans, _ = f.m.BanList("logs")
+	if len(bans) != 2 || !bans[0].Start.Equal(now.Add(-time.Minute)) {
+		t.Fatalf("the ban from old lines: %+v, want it to start a minute ago", bans)
+	}
+}
