@@ -138,3 +138,25 @@ func TestMaxMatchLen(t *testing.T) {
 		t.Fatalf("matches %q, want the last 2, cut to 16 bytes", live[0].Matches)
 	}
 }
+
+// TestPositions: a log source's position is kept until forgotten, and
+// listed by prefix.
+func TestPositions(t *testing.T) {
+	d := openTest(t, Options{})
+	putWait(t, d,
+		Change{Op: OpPosition, State: "api\x00/var/log/app.log", Data: []byte("ino=5 off=100")},
+		Change{Op: OpPosition, State: "api\x00/var/log/app.log", Data: []byte("ino=5 off=200")},
+		Change{Op: OpPosition, State: "sshd\x00journal", Data: []byte("cursor=s=1")},
+	)
+	got, err := d.Positions("api\x00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || string(got["api\x00/var/log/app.log"]) != "ino=5 off=200" {
+		t.Fatalf("Positions(api) = %q", got)
+	}
+	putWait(t, d, Change{Op: OpPosition, State: "api\x00/var/log/app.log"})
+	if got, _ := d.Positions(""); len(got) != 1 || string(got["sshd\x00journal"]) != "cursor=s=1" {
+		t.Fatalf("after forgetting api's: %q", got)
+	}
+}

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -211,6 +213,23 @@ func (d *DB) KernelStates() ([]string, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: kernel states: %w", err)
+	}
+	return out, nil
+}
+
+// Positions returns the recorded positions of the log sources whose names
+// start with prefix (a jail's, say), by name.
+func (d *DB) Positions(prefix string) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	err := d.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketPos).Cursor()
+		for k, v := c.Seek([]byte(prefix)); k != nil && strings.HasPrefix(string(k), prefix); k, v = c.Next() {
+			out[string(k)] = bytes.Clone(v)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: positions: %w", err)
 	}
 	return out, nil
 }

@@ -10,6 +10,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -98,6 +99,11 @@ const (
 	OpKernelUse
 	// OpKernelDrop forgets State: nothing of it is left in the kernel.
 	OpKernelDrop
+	// OpPosition records Data as the read position of the log source
+	// named State (a file's identity and offset, a journal cursor), so a
+	// restart neither counts old lines again nor skips new ones; an empty
+	// Data forgets it.
+	OpPosition
 )
 
 // opPurge shares the queue so it applies in order with the changes around
@@ -107,7 +113,7 @@ const opPurge Op = 100 // Ban.Start: delete what ended before it
 
 var opNames = map[Op]string{
 	OpBan: "ban", OpUnban: "unban", OpProlong: "prolong", OpForgive: "forgive", OpForget: "forget",
-	OpKernelUse: "kernel use", OpKernelDrop: "kernel drop", opPurge: "purge",
+	OpKernelUse: "kernel use", OpKernelDrop: "kernel drop", OpPosition: "position", opPurge: "purge",
 }
 
 // String returns the name of the operation.
@@ -120,11 +126,12 @@ func (o Op) String() string {
 
 // Change is one queued write. For OpUnban and OpForgive only Ban.Jail and
 // Ban.Prefix matter, for OpForget only Ban.Jail, for the kernel ops only
-// State.
+// State, for OpPosition State and Data.
 type Change struct {
 	Op    Op
 	Ban   Ban
 	State string
+	Data  []byte
 }
 
 // Options tune Open. The zero value is ready to use.
@@ -146,6 +153,9 @@ const maxSpare = 1 << 14
 // maxJailLen bounds jail names, which are bucket names in the file.
 const maxJailLen = 255
 
+// maxKeyLen bounds a position's key (a jail and a path) and its value.
+const maxKeyLen = 4096
+
 // maxFailures bounds the failed commits WaitFor remembers; a waiter that
 // far behind is told its change's outcome is unknown.
 const maxFailures = 256
@@ -155,6 +165,7 @@ var (
 	bucketBans   = []byte("bans")   // jail -> prefix key -> ban value
 	bucketHist   = []byte("hist")   // jail -> prefix key -> history value
 	bucketKernel = []byte("kernel") // state spec -> unix-ns time first recorded
+	bucketPos    = []byte("pos")    // log source -> its position, as the daemon encodes it
 	bucketMeta   = []byte("meta")   // "format" -> formatVersion
 	keyFormat    = []byte("format")
 )
@@ -365,7 +376,7 @@ func initBuckets(tx *bolt.Tx) error {
 			return err
 		}
 	}
-	for _, name := range [][]byte{bucketBans, bucketHist, bucketKernel} {
+	for _, name := range [][]byte{bucketBans, bucketHist, bucketKernel, bucketPos} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}
@@ -476,6 +487,13 @@ func (d *DB) normalize(c *Change) error {
 			return fmt.Errorf("%w: kernel state of %d bytes", ErrInvalid, len(c.State))
 		}
 		c.Ban = Ban{}
+		return nil
+	case OpPosition:
+		if c.State == "" || len(c.State) > maxKeyLen || len(c.Data) > maxKeyLen {
+			return fmt.Errorf("%w: position key of %d bytes, value of %d", ErrInvalid, len(c.State), len(c.Data))
+		}
+		c.Ban = Ban{}
+		c.Data = bytes.Clone(c.Data) // the caller may reuse its buffer
 		return nil
 	default:
 		return fmt.Errorf("%w: op %v", ErrInvalid, c.Op)
@@ -721,7 +739,7 @@ func (j *jailBuckets) get(jail string, create bool) (*bolt.Bucket, error) {
 func (d *DB) apply(tx *bolt.Tx, batch []entry) error {
 	bans := &jailBuckets{root: tx.Bucket(bucketBans), m: map[string]*bolt.Bucket{}}
 	hist := &jailBuckets{root: tx.Bucket(bucketHist), m: map[string]*bolt.Bucket{}}
-	if bans.root == nil || hist.root == nil || tx.Bucket(bucketKernel) == nil {
+	if bans.root == nil || hist.root == nil || tx.Bucket(bucketKernel) == nil || tx.Bucket(bucketPos) == nil {
 		return fmt.Errorf("%w: root buckets missing", ErrCorrupt)
 	}
 	var kb [18]byte
@@ -789,6 +807,17 @@ func (d *DB) apply(tx *bolt.Tx, batch []entry) error {
 			}
 		case OpKernelDrop:
 			if err := tx.Bucket(bucketKernel).Delete([]byte(e.c.State)); err != nil {
+				return err
+			}
+		case OpPosition:
+			pb := tx.Bucket(bucketPos)
+			var err error
+			if len(e.c.Data) == 0 {
+				err = pb.Delete([]byte(e.c.State))
+			} else {
+				err = pb.Put([]byte(e.c.State), e.c.Data)
+			}
+			if err != nil {
 				return err
 			}
 		case OpForget:
