@@ -20,7 +20,7 @@ FUZZTIME  ?= 10000x
 DEB_PKGS  := fail2ban python3 nftables iproute2 php-cli phpunit
 
 # Fuzz targets and their packages, run briefly by `make test`, longer by `make fuzz`.
-FUZZ_TARGETS := protocol:FuzzReadMessage protocol:FuzzDecode protocol:FuzzDecodeMatchesGopickle protocol:FuzzDecodeReply protocol:FuzzParseCommand server:FuzzRequest server:FuzzDispatch store:FuzzDecode config:FuzzLoad jail:FuzzParseDuration jail:FuzzParseAddr
+FUZZ_TARGETS := protocol:FuzzReadMessage protocol:FuzzDecode protocol:FuzzDecodeMatchesGopickle protocol:FuzzDecodeReply protocol:FuzzParseCommand server:FuzzRequest server:FuzzDispatch store:FuzzDecode config:FuzzLoad jail:FuzzParseDuration jail:FuzzParseAddr filter/conf:FuzzRead filter/conf:FuzzParseSpec
 
 .PHONY: all build run test deps vet fuzz fuzz-short bench clean php-test check-config
 
