@@ -16,11 +16,13 @@ endif
 FUZZTIME  ?= 10000x
 # Debian packages the tests use as real peers: fail2ban (fail2ban-client and
 # fail2ban-server as the reference), nftables and iproute2 (kernel tests),
-# php-cli and phpunit (the PHP client), python3 (pickle interop).
-DEB_PKGS  := fail2ban python3 nftables iproute2 php-cli phpunit
+# php-cli and phpunit (the PHP client), python3 (pickle interop), systemd
+# and systemd-journal-remote (journalctl, and real journal files for the
+# journal source's tests).
+DEB_PKGS  := fail2ban python3 nftables iproute2 php-cli phpunit systemd systemd-journal-remote
 
 # Fuzz targets and their packages, run briefly by `make test`, longer by `make fuzz`.
-FUZZ_TARGETS := protocol:FuzzReadMessage protocol:FuzzDecode protocol:FuzzDecodeMatchesGopickle protocol:FuzzDecodeReply protocol:FuzzParseCommand server:FuzzRequest server:FuzzDispatch store:FuzzDecode config:FuzzLoad jail:FuzzParseDuration jail:FuzzParseAddr filter/conf:FuzzRead filter/conf:FuzzParseSpec
+FUZZ_TARGETS := protocol:FuzzReadMessage protocol:FuzzDecode protocol:FuzzDecodeMatchesGopickle protocol:FuzzDecodeReply protocol:FuzzParseCommand server:FuzzRequest server:FuzzDispatch store:FuzzDecode config:FuzzLoad jail:FuzzParseDuration jail:FuzzParseAddr filter/conf:FuzzRead filter/conf:FuzzParseSpec source:FuzzLineSplit source:FuzzDecode source:FuzzJournalEntry source:FuzzParseJournalMatch
 
 .PHONY: all build run test deps vet fuzz fuzz-short bench clean php-test check-config
 
