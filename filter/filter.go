@@ -1,0 +1,489 @@
+package filter
+
+import (
+	"errors"
+	"net/netip"
+	"sort"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/banserver/banserver/filter/dates"
+	"github.com/banserver/banserver/filter/pyre"
+)
+
+// lastDateReuse is how long fail2ban reuses the last date it saw for lines
+// that have none: while that date is less than this older than now.
+const lastDateReuse = 60 * time.Second
+
+// idGroups are the groups a failregex (or its prefregex) must have for
+// fail2ban to accept it (FAILURE_ID_PRESENTS).
+var idGroups = []string{"fid", "ip4", "ip6", "dns", "mlfid"}
+
+// Filter is one log's filter: compiled regexes and the state fail2ban
+// keeps between lines. It is not safe for concurrent use.
+type Filter struct {
+	name     string
+	pref     *pyre.Regex
+	fail     []*pyre.Regex
+	ignore   []*pyre.Regex
+	maxLines int
+	useDNS   string
+	defCIDR  int // cidrRaw when hosts stay raw text, else cidrUnspec
+	checkAll bool
+	resolve  func(string) []netip.Addr
+	now      func() time.Time
+	dates    *dates.Detector
+	datePat  string // the datepattern in effect, "" for the default templates
+	journal  string // the filter's journalmatch
+
+	// Per-log state.
+	buf          []tupleLine // the multi-line buffer
+	lastTimeText string
+	lastDate     time.Time
+	hasLastDate  bool
+	mlfid        *mlfidCache // nil until the first session
+}
+
+// New builds a filter from a jail's settings. Its errors match
+// ErrSettings and name the filter, the regex and what is wrong.
+func New(s Settings) (*Filter, error) {
+	r, err := s.resolve()
+	if err != nil {
+		return nil, err
+	}
+	f := &Filter{
+		name:     r.name,
+		maxLines: r.maxLines,
+		useDNS:   r.useDNS,
+		defCIDR:  cidrUnspec,
+		checkAll: s.CheckAllRegex,
+		resolve:  s.Resolve,
+		now:      s.Now,
+		datePat:  r.datePattern,
+		journal:  r.journal,
+	}
+	if f.now == nil {
+		f.now = time.Now
+	}
+	if f.useDNS == "raw" {
+		f.defCIDR = cidrRaw
+	}
+	if len(r.failRegex) == 0 {
+		return nil, settingsError(f.name, "no failregex")
+	}
+	o := pyre.Options{UseDNS: f.useDNS, Budget: s.Budget}
+	if r.prefRegex != "" {
+		if f.pref, err = compile(f.name, "prefregex", -1, r.prefRegex, o); err != nil {
+			return nil, err
+		}
+	}
+	fo := o
+	fo.Multiline = f.maxLines > 1
+	for i, p := range r.failRegex {
+		re, err := compile(f.name, "failregex", i, p, fo)
+		if err != nil {
+			return nil, err
+		}
+		if !hasIDGroup(re) && (f.pref == nil || !hasIDGroup(f.pref)) {
+			return nil, settingsError(f.name, "failregex %d %q: no failure-id group (<HOST>, <ADDR>, <F-ID>, <F-MLFID>...)", i, p)
+		}
+		f.fail = append(f.fail, re)
+	}
+	for i, p := range r.ignoreRegex {
+		re, err := compile(f.name, "ignoreregex", i, p, o)
+		if err != nil {
+			return nil, err
+		}
+		f.ignore = append(f.ignore, re)
+	}
+	do := dates.Options{Pattern: r.datePattern, Local: s.Local, Now: f.now}
+	if s.LogTimeZone != "" {
+		z, err := dates.ParseZone(s.LogTimeZone)
+		if err != nil {
+			return nil, settingsError(f.name, "logtimezone %q: %v", s.LogTimeZone, err)
+		}
+		do.Zone = z
+	}
+	if f.dates, err = dates.New(do); err != nil {
+		return nil, settingsError(f.name, "datepattern %q: %v", r.datePattern, err)
+	}
+	return f, nil
+}
+
+func hasIDGroup(r *pyre.Regex) bool {
+	for _, g := range idGroups {
+		if r.HasGroup(g) {
+			return true
+		}
+	}
+	return false
+}
+
+// Name is the filter's name ("inline filter" when it has none).
+func (f *Filter) Name() string { return f.name }
+
+// DatePattern is the datepattern in effect, "" for the default templates.
+func (f *Filter) DatePattern() string { return f.datePat }
+
+// JournalMatch is the filter file's journalmatch, "" when it has none.
+func (f *Filter) JournalMatch() string { return f.journal }
+
+// FailRegex returns the failregexes as compiled (after fail2ban's tags
+// were resolved), in order: Failure.Regex indexes them.
+func (f *Filter) FailRegex() []string {
+	out := make([]string, len(f.fail))
+	for i, r := range f.fail {
+		out[i] = r.String()
+	}
+	return out
+}
+
+// IgnoreRegex returns the ignoreregexes as compiled.
+func (f *Filter) IgnoreRegex() []string {
+	out := make([]string, len(f.ignore))
+	for i, r := range f.ignore {
+		out[i] = r.String()
+	}
+	return out
+}
+
+// PrefRegex returns the prefregex as compiled, "" when there is none.
+func (f *Filter) PrefRegex() string {
+	if f.pref == nil {
+		return ""
+	}
+	return f.pref.String()
+}
+
+// MaxLines is the number of lines a failregex sees at once.
+func (f *Filter) MaxLines() int { return f.maxLines }
+
+// Process reads one line (without its line end) and returns the failures
+// it completes, as fail2ban's processLine does. t is the line's time when
+// the source knows it (the journal); zero means: find the date in the
+// line. A line that fails as a whole returns an error matching ErrLine
+// and no failures; the filter's state stays usable.
+//
+// The failures carry the line's own time (see Failure.Time). What fail2ban
+// then does with that time in operation (checkFindTime) is the caller's
+// decision, since it needs the jail's findtime: a line without a date, or
+// dated more than a minute away from now, counts as happening now; while a
+// log is first read, lines older than findtime are dropped.
+func (f *Filter) Process(line string, t time.Time) ([]Failure, error) {
+	if !utf8.ValidString(line) {
+		line = pyre.Decode([]byte(line))
+	}
+	var (
+		tl      tupleLine
+		date    time.Time
+		hasDate bool
+	)
+	if !t.IsZero() {
+		tl = tupleLine{post: line}
+		f.lastTimeText, f.lastDate, f.hasLastDate = "", t, true
+		date, hasDate = t, true
+	} else {
+		fd, ok := f.dates.Find(line)
+		switch {
+		case !ok:
+			tl = tupleLine{post: line}
+		case fd.Err != nil && errors.Is(fd.Err, dates.ErrLineFailed):
+			return nil, lineError(f.name, "date", fd.Err)
+		case fd.Start < 0 || fd.Start == fd.End:
+			// An empty date ({NONE}): the last date while recent, else now.
+			tl = tupleLine{post: line}
+			if f.recent() {
+				tl.date = f.lastTimeText
+				date, hasDate = f.lastDate, true
+			} else {
+				date, hasDate = f.now(), true
+			}
+		default:
+			tl = tupleLine{line[:fd.Start], line[fd.Start:fd.End], line[fd.End:]}
+			if fd.Err == nil {
+				date, hasDate = fd.Time, true
+				f.lastTimeText, f.lastDate, f.hasLastDate = tl.date, date, true
+			}
+		}
+		if !hasDate {
+			// No date: the last one while it is recent. fail2ban in
+			// operation uses now, which is the caller's to decide.
+			if f.recent() {
+				tl = tupleLine{date: f.lastTimeText, post: line}
+				date, hasDate = f.lastDate, true
+			}
+		}
+	}
+	return f.findFailure(tl, date)
+}
+
+// recent reports whether the last date is less than a minute older than now.
+func (f *Filter) recent() bool {
+	return f.hasLastDate && f.lastDate.After(f.now().Add(-lastDateReuse))
+}
+
+// Reset forgets the per-log state: the multi-line buffer, the last date,
+// the F-MLFID sessions (the date detector's template order stays).
+func (f *Filter) Reset() {
+	f.buf = nil
+	f.lastTimeText, f.lastDate, f.hasLastDate = "", time.Time{}, false
+	f.mlfid = nil
+}
+
+// findFailure is fail2ban's findFailure: the regexes on the buffer.
+func (f *Filter) findFailure(tl tupleLine, date time.Time) ([]Failure, error) {
+	if f.maxLines > 1 {
+		f.buf = append(f.buf, tl)
+		if n := len(f.buf) - f.maxLines; n > 0 {
+			f.buf = append([]tupleLine(nil), f.buf[n:]...)
+		}
+	} else {
+		f.buf = []tupleLine{tl}
+	}
+	org := f.buf
+	buf := joinLines(org)
+	stale := false // buf no longer reflects f.buf
+
+	// fail2ban tries ignoreregex first when there are far fewer of them.
+	if len(f.ignore) > 0 && len(f.ignore) < len(f.fail)-2 {
+		i, err := f.ignoreLine(buf, org, nil)
+		if err != nil || i >= 0 {
+			return nil, err
+		}
+	}
+
+	var pre map[string]string
+	if f.pref != nil {
+		m, err := f.pref.Search(buf)
+		if err != nil {
+			return nil, lineError(f.name, "prefregex", err)
+		}
+		if m == nil {
+			return nil, nil
+		}
+		pre = m.Fields()
+		content := pre["content"]
+		delete(pre, "content")
+		if content != "" {
+			f.buf, stale = []tupleLine{{post: content}}, true
+		}
+	}
+
+	var out []Failure
+	for i, re := range f.fail {
+		if stale {
+			buf, stale = joinLines(f.buf), false
+		}
+		fr, err := search(re, buf, org)
+		if err != nil {
+			return nil, lineError(f.name, "failregex "+strconv.Itoa(i), err)
+		}
+		if fr == nil {
+			continue
+		}
+		if len(f.ignore) > 0 {
+			j, err := f.ignoreLine(buf, org, fr)
+			if err != nil {
+				return nil, err
+			}
+			if j >= 0 {
+				stale = true
+				if !f.checkAll {
+					break
+				}
+				continue
+			}
+		}
+		if !f.checkAll || f.maxLines > 1 {
+			f.buf, stale = fr.unmatched, true
+		}
+		var d failData
+		if len(pre) > 0 {
+			d = toData(fr.m.MergeFields(pre))
+		} else {
+			d = toData(fr.m.Fields())
+		}
+		mlfid, hasMLFID := d.str("mlfid")
+		if hasMLFID {
+			d = f.mergeFailure(mlfid, d, fr)
+			if d.truthy("nofail") && !f.checkAll {
+				return out, nil
+			}
+		} else {
+			d["matches"] = append(append([]tupleLine(nil), d.lines("matches")...), fr.matched...)
+		}
+		ids, ok, err := f.failureIDs(d, fr, hasMLFID)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			// fail2ban logs "No group found" and tries the next regex.
+			continue
+		}
+		if ids == nil {
+			// An F-MLFID session still waiting for its id.
+			d["mlfpending"] = 1
+			if !f.checkAll {
+				return out, nil
+			}
+			out = append(out, f.failure(i, hostID{}, true, date, d))
+		}
+		for _, id := range ids {
+			out = append(out, f.failure(i, id, false, date, d))
+		}
+		if !f.checkAll {
+			break
+		}
+	}
+	return out, nil
+}
+
+// toData turns a match's fields into failure data.
+func toData(m map[string]string) failData {
+	d := make(failData, len(m)+1)
+	for k, v := range m {
+		d[k] = v
+	}
+	return d
+}
+
+// ignoreLine is fail2ban's _ignoreLine: the index of the first ignoreregex
+// matching (the lines fr matched, in a multi-line buffer), or -1.
+func (f *Filter) ignoreLine(buf string, org []tupleLine, fr *found) (int, error) {
+	if fr != nil && f.maxLines > 1 {
+		org = fr.matched
+		buf = joinLines(org)
+	}
+	fnd := -1
+	for j, re := range f.ignore {
+		m, err := re.Search(buf)
+		if err != nil {
+			return -1, lineError(f.name, "ignoreregex "+strconv.Itoa(j), err)
+		}
+		if m == nil {
+			continue
+		}
+		fnd = j
+		if (!f.checkAll || f.maxLines > 1) && fr != nil {
+			f.buf = fr.unmatched
+		}
+		if !f.checkAll {
+			break
+		}
+	}
+	return fnd, nil
+}
+
+// failureIDs finds the id of a failure as fail2ban's findFailure does: F-ID,
+// else the address or host matched, resolved per usedns. It returns nil
+// ids with ok for an F-MLFID session still waiting for its id, and !ok
+// when the regex gave no id at all.
+func (f *Filter) failureIDs(d failData, fr *found, hasMLFID bool) (ids []hostID, ok bool, err error) {
+	cidr := f.defCIDR
+	raw := cidr == cidrRaw
+	fid, hasFID := d.str("fid")
+	cidrOf := func(fam int) (int, error) {
+		s, _ := d.str("cidr")
+		if s == "" {
+			return fam, nil
+		}
+		n, ok := atoiPy(s)
+		if !ok {
+			return 0, lineError(f.name, "cidr", strconv.ErrSyntax)
+		}
+		return n, nil
+	}
+	ip, hasIP := d.str("ip4")
+	switch {
+	case hasIP:
+		if cidr, err = cidrOf(famIPv4); err != nil {
+			return nil, false, err
+		}
+		raw = true
+	default:
+		if ip, hasIP = d.str("ip6"); hasIP {
+			if cidr, err = cidrOf(famIPv6); err != nil {
+				return nil, false, err
+			}
+			raw = true
+			break
+		}
+		if ip, hasIP = d.str("dns"); hasIP {
+			break
+		}
+		if !hasFID && !hasMLFID {
+			// getFailID: the failregex's own id groups, all unset here.
+			return nil, false, nil
+		}
+		ip, hasIP, raw = fid, hasFID, true
+	}
+	switch {
+	case !hasIP:
+		return nil, true, nil
+	case raw:
+		if !hasFID || fid == ip {
+			return []hostID{makeHostID(ip, cidr)}, true, nil
+		}
+		d["ip"] = makeHostID(ip, cidr).String()
+		return []hostID{makeHostID(fid, f.defCIDR)}, true, nil
+	}
+	// A host name: fail2ban's DNSUtils.textToIp.
+	if a, ok := plainAddr(ip); ok {
+		return []hostID{{raw: a.String(), prefix: netip.PrefixFrom(a, a.BitLen())}}, true, nil
+	}
+	if f.useDNS == "no" {
+		return []hostID{}, true, nil
+	}
+	if f.resolve == nil {
+		return []hostID{{raw: ip, isRaw: true}}, true, nil
+	}
+	addrs := f.resolve(ip)
+	ids = make([]hostID, 0, len(addrs))
+	for _, a := range addrs {
+		a = a.Unmap()
+		ids = append(ids, hostID{raw: a.String(), prefix: netip.PrefixFrom(a, a.BitLen())})
+	}
+	return ids, true, nil
+}
+
+// failure makes the Failure of an id from the failure data as it is now.
+func (f *Filter) failure(regex int, id hostID, pending bool, date time.Time, d failData) Failure {
+	fl := Failure{
+		Regex:   regex,
+		Host:    id.String(),
+		Addr:    id.prefix,
+		Time:    date,
+		NoFail:  d.truthy("nofail"),
+		Pending: pending,
+		Fields:  make(map[string]any, len(d)),
+		rawID:   id.isRaw,
+	}
+	if !fl.Addr.IsValid() && !pending {
+		// A raw id (F-ID, usedns raw) that is an address is one for a jail.
+		if a, ok := plainAddr(fl.Host); ok {
+			fl.Addr = netip.PrefixFrom(a, a.BitLen())
+		}
+	}
+	for k, v := range d {
+		switch v := v.(type) {
+		case string:
+			fl.Fields[k] = v
+		case userSet:
+			users := make([]string, 0, len(v))
+			for u := range v {
+				users = append(users, u)
+			}
+			sort.Strings(users)
+			fl.Fields[k] = users
+		case []tupleLine:
+			if k == "matches" {
+				fl.Matches = make([]string, len(v))
+				for i, l := range v {
+					fl.Matches[i] = l.full()
+				}
+			}
+		}
+	}
+	return fl
+}
