@@ -160,7 +160,7 @@ func heapKiB() int64 {
 // reports p50/p99 in microseconds.
 func BenchmarkJournalLatency(b *testing.B) {
 	journalctl := testenv.Tool(b, "journalctl")
-	remote := journalRemote(b)
+	remote := testenv.JournalRemote(b)
 	file := filepath.Join(b.TempDir(), "x.journal")
 	w := &journalWriter{t: b, remote: remote, base: time.Now()}
 	w.write(file, w.entry("", "sshd", "sshd", "first"))

@@ -3,14 +3,11 @@ package source
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -19,45 +16,8 @@ import (
 	"github.com/banserver/banserver/testenv"
 )
 
-// journalRemote returns systemd-journal-remote, which Debian installs
-// outside PATH (package systemd-journal-remote).
-func journalRemote(t testing.TB) string {
-	t.Helper()
-	if p, err := exec.LookPath("systemd-journal-remote"); err == nil {
-		return p
-	}
-	for _, p := range []string{"/usr/lib/systemd/systemd-journal-remote", "/lib/systemd/systemd-journal-remote"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	testenv.Missing(t, "systemd-journal-remote not installed (Debian package systemd-journal-remote)")
-	return ""
-}
-
-// field is one field of a journal entry in the export format.
-type field struct{ name, value string }
-
-// exportEntries writes entries in the Journal Export Format: FIELD=value
-// lines, or for a value with a newline or other control bytes the binary
-// form (name, newline, 64-bit little-endian length, bytes, newline); an
-// empty line ends an entry.
-func exportEntries(entries [][]field) []byte {
-	var b bytes.Buffer
-	for _, e := range entries {
-		for _, f := range e {
-			if strings.ContainsFunc(f.value, func(r rune) bool { return r < ' ' }) {
-				b.WriteString(f.name + "\n")
-				binary.Write(&b, binary.LittleEndian, uint64(len(f.value)))
-				b.WriteString(f.value + "\n")
-				continue
-			}
-			b.WriteString(f.name + "=" + f.value + "\n")
-		}
-		b.WriteString("\n")
-	}
-	return b.Bytes()
-}
+// field is one field of a journal entry: name, value.
+type field = testenv.JournalField
 
 // journalWriter appends entries to a journal file with
 // systemd-journal-remote, numbering them from 1.
@@ -96,7 +56,7 @@ func (w *journalWriter) entry(unit, comm, ident, msg string, extra ...field) []f
 func (w *journalWriter) write(out string, entries ...[]field) {
 	w.t.Helper()
 	cmd := exec.Command(w.remote, "--output="+out, "-")
-	cmd.Stdin = bytes.NewReader(exportEntries(entries))
+	cmd.Stdin = bytes.NewReader(testenv.ExportJournal(entries))
 	if b, err := cmd.CombinedOutput(); err != nil {
 		w.t.Fatalf("systemd-journal-remote: %v: %s", err, b)
 	}
@@ -139,7 +99,7 @@ func startJournal(t *testing.T, o JournalOptions) (*Journal, *collector, func())
 // time, and a first start without Since reads only new entries.
 func TestJournal(t *testing.T) {
 	journalctl := testenv.Tool(t, "journalctl")
-	remote := journalRemote(t)
+	remote := testenv.JournalRemote(t)
 	dir := t.TempDir()
 	x, y := filepath.Join(dir, "x.journal"), filepath.Join(dir, "y.journal")
 	w := &journalWriter{t: t, remote: remote, base: time.Now().Add(-time.Hour).Truncate(time.Second)}
@@ -201,8 +161,8 @@ func TestJournal(t *testing.T) {
 	boot := batch(6)
 	for _, e := range boot {
 		for i := range e {
-			if e[i].name == "_BOOT_ID" {
-				e[i].value = "fedcba9876543210fedcba9876543210"
+			if e[i][0] == "_BOOT_ID" {
+				e[i][1] = "fedcba9876543210fedcba9876543210"
 			}
 		}
 	}
@@ -248,7 +208,7 @@ func TestJournal(t *testing.T) {
 // monotonic time, SYSLOG_PID over _PID, _SOURCE_REALTIME_TIMESTAMP.
 func TestJournalFormatFromFile(t *testing.T) {
 	journalctl := testenv.Tool(t, "journalctl")
-	w := &journalWriter{t: t, remote: journalRemote(t), base: time.Now().Add(-time.Hour).Truncate(time.Second)}
+	w := &journalWriter{t: t, remote: testenv.JournalRemote(t), base: time.Now().Add(-time.Hour).Truncate(time.Second)}
 	file := filepath.Join(t.TempDir(), "k.journal")
 	src := w.base.Add(-time.Minute)
 	w.write(file,
