@@ -57,6 +57,9 @@ type Config struct {
 	// Access grants command classes to peers other than root and the
 	// daemon's own user (which may do everything); others may only ping.
 	Access []AccessRule `mapstructure:"access"`
+	// FilterDirs are where jails' filters (fail2ban's filter.d files) are
+	// looked up, in order: banserver's own first, then fail2ban's.
+	FilterDirs []string `mapstructure:"filter_dirs"`
 
 	purgeAge time.Duration // DBPurgeAge, parsed by validate
 }
@@ -171,7 +174,43 @@ type Jail struct {
 	BanTimeRndTime      string `mapstructure:"bantime.rndtime"`
 	BanTimeOverallJails string `mapstructure:"bantime.overalljails"`
 
+	// Log jails, with fail2ban's names: the jail reads these logs and
+	// counts each line its filter matches as a failure at the line's own
+	// time. A jail may read logs and take attempts over the socket.
+	//
+	// LogPath are files or globs, each optionally followed by " head"
+	// (the default: a new file is read from its start) or " tail".
+	LogPath []string `mapstructure:"logpath"`
+	// Backend is auto, polling, inotify (also pyinotify, gamin) or
+	// systemd (the journal, through journalctl).
+	Backend string `mapstructure:"backend"`
+	// Filter is a fail2ban filter name with options
+	// ("sshd[mode=aggressive]"), looked up in filter_dirs.
+	Filter string `mapstructure:"filter"`
+	// FailRegex, IgnoreRegex, PrefRegex, DatePattern and MaxLines replace
+	// the filter's (or make a filter of their own, without Filter).
+	FailRegex   []string `mapstructure:"failregex"`
+	IgnoreRegex []string `mapstructure:"ignoreregex"`
+	PrefRegex   string   `mapstructure:"prefregex"`
+	DatePattern string   `mapstructure:"datepattern"`
+	MaxLines    int      `mapstructure:"maxlines"`
+	// JournalMatch replaces the filter's journalmatch (backend systemd).
+	JournalMatch string `mapstructure:"journalmatch"`
+	// LogEncoding is auto (utf-8), utf-8, latin-1 or ascii.
+	LogEncoding string `mapstructure:"logencoding"`
+	// UseDNS is yes, warn (the default), no or raw.
+	UseDNS string `mapstructure:"usedns"`
+	// LogTimeZone is the zone of log dates that name none (UTC, UTC+0400).
+	LogTimeZone string `mapstructure:"logtimezone"`
+
 	parsed jail.Config // the settings above, parsed by validate
+}
+
+// ReadsLogs reports whether the jail reads logs (or has a filter of its
+// own, which only makes sense with logs).
+func (j Jail) ReadsLogs() bool {
+	return len(j.LogPath) > 0 || strings.EqualFold(j.Backend, "systemd") || j.Filter != "" ||
+		len(j.FailRegex) > 0
 }
 
 // Parsed returns the jail's settings as the jail package takes them,
@@ -200,6 +239,10 @@ func (j Jail) BanTimeExtra() [][2]string {
 	return out
 }
 
+// DefaultFilterDirs are filter_dirs' default: banserver's own filters
+// first, then fail2ban's.
+var DefaultFilterDirs = []string{DefaultFilterDir, "/etc/fail2ban/filter.d"}
+
 // Defaults, applied under the file and the environment. Those of a
 // package's own setting are that package's constant, so each default is
 // written once.
@@ -218,6 +261,8 @@ const (
 	DefaultMaxJails       = server.DefaultMaxJails
 	DefaultDBMaxMatches   = store.DefaultMaxMatches
 	DefaultDBPurgeAge     = "1d"
+	// Filters (filter_dirs): banserver's own, then fail2ban's.
+	DefaultFilterDir = "/etc/banserver/filter.d"
 	// A jail in the file without these settings gets them: the API jail
 	// banserver is for (fail2ban's add, and jail.DefaultConfig, use 3,
 	// 10m, 10m).
@@ -248,6 +293,7 @@ func newViper() *viper.Viper {
 	v.SetDefault("db", DefaultDB)
 	v.SetDefault("dbpurgeage", DefaultDBPurgeAge)
 	v.SetDefault("dbmaxmatches", DefaultDBMaxMatches)
+	v.SetDefault("filter_dirs", DefaultFilterDirs)
 	v.SetDefault("kernel.netns", "")
 	v.SetDefault("kernel.flush_on_stop", false)
 	v.SetEnvPrefix(EnvPrefix)
@@ -266,6 +312,9 @@ type Checks struct {
 	// Action checks one action spec of a jail, already well-formed: that
 	// it names a built-in action and that its options are valid.
 	Action func(spec string) error
+	// LogJail checks a jail's log settings (its filter read, every regex
+	// compiled) with the configuration's filter_dirs.
+	LogJail func(j Jail, filterDirs []string) error
 }
 
 // Load reads the configuration at path, or the embedded default when path

@@ -19,7 +19,7 @@ func TestExampleConfig(t *testing.T) {
 	if err != nil {
 		t.Fatalf("examples/banserver.yaml: %v", err)
 	}
-	if len(c.Jails) != 2 || c.Jails[0].Name != "api" || len(c.Access) != 4 {
+	if len(c.Jails) != 4 || c.Jails[0].Name != "api" || !c.Jails[2].ReadsLogs() || len(c.Access) != 4 {
 		t.Fatalf("example config: jails %+v, access %+v", c.Jails, c.Access)
 	}
 	// The www-data rule is worth nothing if www-data cannot open the

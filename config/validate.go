@@ -45,6 +45,9 @@ var (
 	maxConnsPerUIDRange = intRange{lo: 1, hi: 1 << 20, special: -1, what: "no limit"}
 	maxJailsRange       = intRange{lo: 1, hi: 10_000, special: -1, what: "no limit"}
 	dbMaxMatchesRange   = intRange{lo: 0, hi: 1000}
+	// A failure spread over more lines than this is no failure of one
+	// host's; fail2ban's filters use at most a few dozen.
+	maxLinesRange = intRange{lo: 1, hi: 1000}
 	maxRetryRange       = intRange{lo: 1, hi: jail.MaxRetryLimit}
 	// jail.checkPrefix6's rule: shorter than /16 bans much of the Internet.
 	ipv6PrefixRange = intRange{lo: 16, hi: 128, special: 0, what: "per address"}
@@ -126,6 +129,11 @@ func (c *Config) validate(p *problems, ch Checks) {
 	}
 	for i := range c.Access {
 		c.Access[i].resolve(p, i)
+	}
+	for i, d := range c.FilterDirs {
+		if !filepath.IsAbs(d) {
+			p.invalid(fmt.Sprintf("filter_dirs[%d]", i), "%q: write an absolute path", d)
+		}
 	}
 	c.validateJails(p, ch)
 }
@@ -368,6 +376,39 @@ func (c *Config) validateJails(p *problems, ch Checks) {
 			}
 		}
 		j.parsed = parsed
+		c.validateLogJail(p, ch, j, at)
+	}
+}
+
+// validateLogJail checks a jail's log settings: what the config can see
+// here, and the filter and its regexes through the daemon's check.
+func (c *Config) validateLogJail(p *problems, ch Checks, j *Jail, at func(string) string) {
+	if !j.ReadsLogs() {
+		return
+	}
+	before := len(p.errs)
+	for k, lp := range j.LogPath {
+		f := strings.Fields(lp)
+		if len(f) == 0 || len(f) > 2 || len(f) == 2 && f[1] != "head" && f[1] != "tail" {
+			p.invalid(fmt.Sprintf("%s[%d]", at("logpath"), k), "%q: write a path or a glob, optionally followed by head or tail", lp)
+		}
+	}
+	if len(j.LogPath) == 0 && !strings.EqualFold(j.Backend, "systemd") {
+		p.invalid(at("logpath"), "missing: the jail has a filter but reads nothing: give logpath, or backend: systemd for the journal")
+	}
+	if len(j.LogPath) > 0 && strings.EqualFold(j.Backend, "systemd") {
+		p.invalid(at("backend"), "systemd reads the journal, not logpath: drop one of them")
+	}
+	if j.Filter == "" && len(j.FailRegex) == 0 {
+		p.invalid(at("filter"), "missing: a jail that reads logs needs a filter (a fail2ban filter name) or failregex")
+	}
+	if p.keys.present(at("maxlines")) {
+		maxLinesRange.check(p, at("maxlines"), j.MaxLines)
+	}
+	if ch.LogJail != nil && len(p.errs) == before {
+		if err := ch.LogJail(*j, c.FilterDirs); err != nil {
+			p.invalid(at("filter"), "%v", err)
+		}
 	}
 }
 

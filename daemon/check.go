@@ -80,6 +80,7 @@ func configChecks(reg *actions.Registry) config.Checks {
 			}
 			return fmt.Errorf("%q: %w", spec, err)
 		},
+		LogJail: checkLogJail,
 	}
 }
 

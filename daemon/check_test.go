@@ -131,7 +131,7 @@ func TestCheckConfigCommand(t *testing.T) {
 		wantStderr []string
 	}{
 		{name: "the example is valid", args: []string{"--check-config", "--config", "../examples/banserver.yaml"},
-			wantStdout: "banserver: configuration ../examples/banserver.yaml is valid (2 jails)\n"},
+			wantStdout: "banserver: configuration ../examples/banserver.yaml is valid (4 jails)\n"},
 		{name: "the embedded default is valid", args: []string{"--check-config"},
 			wantStdout: "banserver: configuration (embedded default) is valid (1 jail)\n"},
 		{name: "a bad file lists every problem", args: []string{"-check-config", "-config", bad}, wantCode: 1,

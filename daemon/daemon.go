@@ -18,6 +18,7 @@ import (
 	"github.com/banserver/banserver/actions"
 	"github.com/banserver/banserver/config"
 	"github.com/banserver/banserver/jail"
+	"github.com/banserver/banserver/logjail"
 	"github.com/banserver/banserver/server"
 )
 
@@ -34,6 +35,9 @@ type Options struct {
 	// Reload, if set, asks for a reload of the configuration file each
 	// time it receives (cmd/banserver sends SIGHUP there).
 	Reload <-chan struct{}
+	// JournalDirectory, if set, makes log jails with the systemd backend
+	// read the journal files there instead of the system journal (tests).
+	JournalDirectory string
 }
 
 // daemon is one running banserver: what a reload changes.
@@ -47,6 +51,7 @@ type daemon struct {
 	bans  *banStore // nil: memory only
 	kern  *kernelState
 	srv   *server.Server
+	logs  *logjail.Manager // the log jails' readers
 
 	// mu serializes reloads; it guards the fields below.
 	mu  sync.Mutex
@@ -119,12 +124,13 @@ func Run(ctx context.Context, o Options) error {
 	d := &daemon{o: o, log: log, level: level, reg: reg, queue: queue, jails: jails, bans: bans,
 		cfg: cfg, fromConfig: map[string]bool{}}
 	d.kern = newKernelState(reg, queue, jails, bans, log.Named("kernel"))
+	d.logs = newLogJails(jails, bans, o.JournalDirectory, log.Named("logjail"))
 	for _, jc := range cfg.Jails {
 		c, err := jailConfig(jc, reg)
 		if err != nil {
 			return err
 		}
-		if err := d.addJail(c); err != nil {
+		if err := d.addJail(c, logSettings(jc, cfg.FilterDirs)); err != nil {
 			return err
 		}
 	}
@@ -190,6 +196,7 @@ func Run(ctx context.Context, o Options) error {
 		Logs:       logs,
 		Access:     accessRules(cfg.Access),
 		Limits:     serverLimits(cfg.Limits),
+		LogJails:   d.logs,
 	}
 	if bans != nil {
 		srvOpts.DB = bans.set
@@ -228,6 +235,9 @@ func Run(ctx context.Context, o Options) error {
 	if bans != nil {
 		run("purge", bans.purge)
 	}
+	// Log jails read once the server is up: their failures ban through
+	// the same jails and actions as the socket's.
+	run("logjails", d.logs.Run)
 	if o.Reload != nil {
 		run("reload", func(ctx context.Context) error {
 			for {
@@ -272,8 +282,9 @@ func loadConfig(o Options) (*config.Config, error) {
 	return cfg, nil
 }
 
-// addJail adds, starts and restores a jail the configuration names.
-func (d *daemon) addJail(c jail.Config) error {
+// addJail adds, starts and restores a jail the configuration names, and
+// lets it read its logs when it has any.
+func (d *daemon) addJail(c jail.Config, ls logjail.Settings) error {
 	if err := d.jails.Add(c); err != nil {
 		return fmt.Errorf("daemon: jail %q: %w", c.Name, err)
 	}
@@ -283,6 +294,10 @@ func (d *daemon) addJail(c jail.Config) error {
 	if err := d.bans.restore(d.jails, c.Name); err != nil {
 		return err
 	}
+	if err := d.logs.Configure(c.Name, ls); err != nil {
+		return fmt.Errorf("daemon: %w", err)
+	}
+	d.logs.Start(c.Name)
 	d.fromConfig[c.Name] = true
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/banserver/banserver/config"
 	"github.com/banserver/banserver/jail"
+	"github.com/banserver/banserver/logjail"
 	"github.com/banserver/banserver/server"
 )
 
@@ -41,6 +42,7 @@ func (d *daemon) reload(ctx context.Context, only string) error {
 	}
 	// Every jail's settings first: nothing changes unless all are good.
 	want := map[string]jail.Config{}
+	wantLogs := map[string]logjail.Settings{}
 	var names []string
 	for _, jc := range cfg.Jails {
 		c, err := jailConfig(jc, d.reg)
@@ -48,6 +50,7 @@ func (d *daemon) reload(ctx context.Context, only string) error {
 			return fmt.Errorf("daemon: reload: %w", err)
 		}
 		want[c.Name] = c
+		wantLogs[c.Name] = logSettings(jc, cfg.FilterDirs)
 		names = append(names, c.Name)
 	}
 	if only != "" {
@@ -74,11 +77,17 @@ func (d *daemon) reload(ctx context.Context, only string) error {
 			if err := d.jails.Reconfigure(c); err != nil {
 				return fmt.Errorf("daemon: reload: jail %q: %w", name, err)
 			}
+			// Checked by loadConfig; a reader whose settings changed
+			// restarts from its stored positions.
+			if err := d.logs.Configure(name, wantLogs[name]); err != nil {
+				return fmt.Errorf("daemon: reload: %w", err)
+			}
+			d.logs.Start(name)
 			d.fromConfig[name] = true
 			changed = append(changed, name)
 			continue
 		}
-		if err := d.addJail(c); err != nil {
+		if err := d.addJail(c, wantLogs[name]); err != nil {
 			return fmt.Errorf("daemon: reload: %w", err)
 		}
 		added = append(added, name)
@@ -92,6 +101,7 @@ func (d *daemon) reload(ctx context.Context, only string) error {
 			if err := d.jails.Stop(name); err != nil {
 				continue // stopped over the socket meanwhile
 			}
+			d.logs.Remove(name)
 			removed = append(removed, name)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/banserver/banserver/jail"
+	"github.com/banserver/banserver/logjail"
 	"github.com/banserver/banserver/protocol"
 )
 
@@ -120,6 +121,13 @@ func (s *Server) cmdAdd(c *call) (result, error) {
 	s.mu.Lock()
 	s.extras[name] = &jailExtra{backend: backend}
 	s.mu.Unlock()
+	if s.o.LogJails != nil {
+		// The jail reads nothing until it has log paths (or the journal)
+		// and a failregex; the backend is all it has so far.
+		if err := s.o.LogJails.Configure(name, logjail.Settings{Backend: backend}); err != nil {
+			return result{}, err
+		}
+	}
 	return ok(name)
 }
 
@@ -134,6 +142,9 @@ func (s *Server) cmdStart(c *call) (result, error) {
 			return result{}, err
 		}
 	}
+	if s.o.LogJails != nil {
+		s.o.LogJails.Start(name)
+	}
 	return ok(nil)
 }
 
@@ -144,14 +155,17 @@ func (s *Server) cmdStopJail(c *call) (result, error) {
 		return result{}, err
 	}
 	s.dropExtras()
+	s.forgetLogs(c.args[1:2])
 	return ok(nil)
 }
 
 func (s *Server) cmdStopAll(*call) (result, error) {
 	s.jailLife.Lock()
 	defer s.jailLife.Unlock()
+	before := s.o.Jails.Jails()
 	s.o.Jails.StopAll()
 	s.dropExtras()
+	s.forgetLogs(before)
 	return ok(nil)
 }
 

@@ -77,6 +77,11 @@ type Options struct {
 	Access []Rule
 	// Limits bound what clients can cost; zero fields take defaults.
 	Limits Limits
+	// LogJails, when set, are the daemon's log readers: the log jail
+	// commands (addlogpath, addfailregex, datepattern, ...) change their
+	// settings, start and stop start and stop them. Without it those
+	// commands answer that log jails are not available.
+	LogJails LogJails
 }
 
 // Server serves fail2ban's protocol.
