@@ -560,6 +560,48 @@ bench_store() {
 	stop_pid "$pid"
 }
 
+# bench_logjails: log jails. The time from a line appended to a log to its
+# failure counted by the jail (logjail's BenchmarkAppendToAttempt, inotify,
+# one line at a time); then banserver's RSS following 100 files of 1,000
+# matching lines each, every line read.
+bench_logjails() {
+	local out p50 p99 dir=$TMP/logs sock=$TMP/logs.sock cfg=$TMP/logs.yaml pid i j total
+	log "log jails: append-to-attempt latency"
+	out=$(cd "$ROOT" && go test ./logjail -run '^$' -bench 'AppendToAttempt/inotify' -benchtime 2000x 2>&1 | grep '^Benchmark' || true)
+	p50=$(awk '{ for (i = 1; i < NF; i++) if ($(i+1) == "p50-µs") printf "%.0f", $i }' <<<"$out")
+	p99=$(awk '{ for (i = 1; i < NF; i++) if ($(i+1) == "p99-µs") printf "%.0f", $i }' <<<"$out")
+	echo "| log jail: line appended to failure counted, inotify, 2000 lines one at a time (p50 / p99) | ${p50:-n/a} µs / ${p99:-n/a} µs |"
+
+	mkdir -p "$dir"
+	log "log jails: 100 files of 1,000 lines"
+	local stamp
+	stamp=$(date -u '+%Y-%m-%dT%H:%M:%S')
+	for ((i = 0; i < 100; i++)); do
+		awk -v s="$stamp" -v f="$i" 'BEGIN { for (j = 0; j < 1000; j++) printf "%s 192.0.2.%d - Incorrect token used. (file %d line %d)\n", s, 1 + j % 250, f, j }' >"$dir/app$i.log"
+	done
+	printf '%s\n' \
+		"socket:" "  path: $sock" '  mode: "0600"' \
+		"log:" "  level: warning" \
+		"jails:" "  - name: api" "    maxretry: 1000" "    findtime: 1d" "    bantime: 1h" \
+		"    ignoreself: false" "    actions: []" "    logpath: ['$dir/*.log']" \
+		"    datepattern: '^{DATE}'" "    logtimezone: UTC" \
+		"    failregex: ['^\\s*<ADDR>\\s+\\S+\\s+Incorrect token used\\.']" >"$cfg"
+	"$BIN/banserver" --config "$cfg" --db none 2>"$TMP/logs.log" &
+	pid=$!
+	PIDS+=("$pid")
+	if ! ready "$sock" "$pid"; then
+		echo "| RSS following 100 files | n/a (banserver did not start: $(tail -1 "$TMP/logs.log")) |"
+		return
+	fi
+	for ((i = 0; i < 600; i++)); do
+		total=$(fail2ban-client -s "$sock" status api 2>/dev/null | awk -F'\t' '/Total failed/ { print $2 }')
+		[[ ${total:-0} -ge 100000 ]] && break
+		sleep 0.1
+	done
+	echo "| RSS following 100 files, all 100,000 lines read (Total failed ${total:-?}) | $(awk '/VmRSS/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$pid/status") |"
+	stop_pid "$pid"
+}
+
 
 EXTRA=$TMP/extra.md
 {
@@ -568,6 +610,7 @@ EXTRA=$TMP/extra.md
 	bench_bans_into_kernel
 	bench_rss_bans
 	bench_store
+	bench_logjails
 } >"$EXTRA"
 
 # ---------------------------------------------------------------- report
