@@ -27,6 +27,8 @@ type jailExtra struct {
 	overall     any
 	overallText string
 	overallSet  bool
+	// logs are the log settings logjail.Settings cannot tell apart.
+	logs logExtra
 }
 
 // backends are fail2ban 1.0.2's backends, in its order (its error lists them so).
@@ -196,9 +198,10 @@ func (s *Server) jailStatus(name, flavor string) (any, error) {
 	filter := []any{
 		protocol.Tuple{"Currently failed", int64(st.CurrentlyFailed)},
 		protocol.Tuple{"Total failed", int64(st.TotalFailed)},
-		// fail2ban's jails always have a (file) filter; clients print its
-		// file list, empty here, so the output keeps fail2ban's shape.
-		protocol.Tuple{"File list", []any{}},
+		// fail2ban's jails always have a filter; clients print its file
+		// list (the journal's matches for systemd), empty for a jail that
+		// reads no logs, so the output keeps fail2ban's shape.
+		s.filterStatus(name),
 	}
 	acts := []any{
 		protocol.Tuple{"Currently banned", int64(st.CurrentlyBanned)},

@@ -142,6 +142,39 @@ func init() {
 		{name: "set <JAIL> bantime.*", args: "<VALUE>", min: 4, class: admin, help: "bantime.increment|factor|formula|multipliers|maxtime|rndtime|overalljails", run: (*Server).cmdSetBanTimeExtra},
 		{name: "get <JAIL> bantime.*", min: 3, class: read, run: (*Server).cmdGetBanTimeExtra},
 
+		// Log jails: what they read and how (cmd_logs.go, cmd_regex.go,
+		// cmd_journal.go).
+		{name: "set <JAIL> addlogpath", args: "<FILE> [head|tail]", min: 4, class: admin, self: true, help: "reads FILE (an existing file) from its start, or its end (root only)", run: (*Server).cmdAddLogPath},
+		{name: "set <JAIL> dellogpath", args: "<FILE>", min: 4, class: admin, help: "", run: (*Server).cmdDelLogPath},
+		{name: "get <JAIL> logpath", min: 3, class: read, run: (*Server).cmdGetLogPath},
+		{name: "set <JAIL> addfailregex", args: "<REGEX>", min: 4, class: admin, help: "a failure's regex, with fail2ban's tags (<HOST>, <F-ID>...)", run: (*Server).cmdAddRegex},
+		{name: "multi-set <JAIL> addfailregex", args: "[<REGEX>, ...]", min: 4, class: admin, help: "adds each regex of a list (fail2ban-client's form)", run: (*Server).cmdMultiAddRegex},
+		{name: "set <JAIL> delfailregex", args: "<INDEX>", min: 4, class: admin, help: "", run: (*Server).cmdDelRegex},
+		{name: "get <JAIL> failregex", min: 3, class: read, help: "the regexes, their tags resolved", run: (*Server).cmdGetRegex},
+		{name: "set <JAIL> addignoreregex", args: "<REGEX>", min: 4, class: admin, help: "a failure it matches is no failure", run: (*Server).cmdAddRegex},
+		{name: "multi-set <JAIL> addignoreregex", args: "[<REGEX>, ...]", min: 4, class: admin, help: "", run: (*Server).cmdMultiAddRegex},
+		{name: "set <JAIL> delignoreregex", args: "<INDEX>", min: 4, class: admin, help: "", run: (*Server).cmdDelRegex},
+		{name: "get <JAIL> ignoreregex", min: 3, class: read, run: (*Server).cmdGetRegex},
+		{name: "set <JAIL> prefregex", args: "<REGEX>", min: 4, class: admin, help: "a line must match it first ('' for none)", run: (*Server).cmdSetPrefRegex},
+		{name: "get <JAIL> prefregex", min: 3, class: read, run: (*Server).cmdGetPrefRegex},
+		{name: "set <JAIL> datepattern", args: "<PATTERN>", min: 4, class: admin, help: "where a line's date is (%Y-%m-%d %H:%M:%S, Epoch, {^LN-BEG}, {NONE})", run: (*Server).cmdSetDatePattern},
+		{name: "get <JAIL> datepattern", min: 3, class: read, run: (*Server).cmdGetDatePattern},
+		{name: "set <JAIL> logtimezone", args: "<TZ>", min: 4, class: admin, help: "the zone of dates without one (UTC+0200, CET; '' local)", run: (*Server).cmdSetLogTimeZone},
+		{name: "get <JAIL> logtimezone", min: 3, class: read, run: (*Server).cmdGetLogTimeZone},
+		{name: "set <JAIL> maxlines", args: "<N>", min: 4, class: admin, help: "lines a failregex sees at once (1..1000)", run: (*Server).cmdSetMaxLines},
+		{name: "get <JAIL> maxlines", min: 3, class: read, run: (*Server).cmdGetMaxLines},
+		{name: "set <JAIL> maxmatches", args: "<N>", min: 4, class: admin, help: "accepted and answered; jails keep the last 10 messages of a failure", run: (*Server).cmdSetMaxMatches},
+		{name: "get <JAIL> maxmatches", min: 3, class: read, run: (*Server).cmdGetMaxMatches},
+		{name: "set <JAIL> logencoding", args: "auto|utf-8|latin-1|ascii", min: 4, class: admin, help: "the logs' encoding (auto: the locale's)", run: (*Server).cmdSetLogEncoding},
+		{name: "get <JAIL> logencoding", min: 3, class: read, run: (*Server).cmdGetLogEncoding},
+		{name: "set <JAIL> usedns", args: "yes|warn|no|raw", min: 4, class: admin, help: "no: <HOST> matches addresses only (names are never resolved)", run: (*Server).cmdSetUseDNS},
+		{name: "get <JAIL> usedns", min: 3, class: read, run: (*Server).cmdGetUseDNS},
+		{name: "set <JAIL> addjournalmatch", args: "<FIELD=VALUE> ... [+ ...]", min: 4, class: admin, help: "journal entries the systemd backend reads (+ between ORed groups)", run: (*Server).cmdAddJournalMatch},
+		{name: "set <JAIL> deljournalmatch", args: "<FIELD=VALUE> ...", min: 3, class: admin, help: "", run: (*Server).cmdDelJournalMatch},
+		{name: "get <JAIL> journalmatch", min: 3, class: read, run: (*Server).cmdGetJournalMatch},
+		{name: "set <JAIL> ignorecommand", args: "''", min: 4, class: admin, help: "only empty: banserver never runs commands", run: (*Server).cmdSetIgnoreCommand},
+		{name: "get <JAIL> ignorecommand", min: 3, class: read, run: (*Server).cmdGetIgnoreCommand},
+
 		// Failures and bans.
 		{name: "set <JAIL> attempt", args: "<IP> [<MSG> ...]", min: 4, class: report, help: "reports failures of IP", run: (*Server).cmdAttempt},
 		{name: "set <JAIL> banip", args: "<IP> ...", min: 4, class: ban, addrs: 3, help: "bans IP", run: (*Server).cmdBanIP},
@@ -183,6 +216,16 @@ func rowName(a []string) string {
 			sub = "bantime.*"
 		}
 		return a[0] + " <JAIL> " + sub
+	case "multi-set":
+		// fail2ban-client's set of a list (addfailregex, addignoreregex);
+		// any other multi-set is the set, as in fail2ban.
+		if len(a) < 3 {
+			return a[0]
+		}
+		if name := a[0] + " <JAIL> " + a[2]; byName[name] != nil {
+			return name
+		}
+		return rowName(append([]string{"set"}, a[1:]...))
 	case "status", "stop":
 		switch {
 		case len(a) < 2:
@@ -230,7 +273,7 @@ func parseRequest(items []any) (request, error) {
 	if a[0] == "get" {
 		r.class = protocol.ClassRead
 	}
-	if (a[0] == "set" || a[0] == "get") && len(a) > 2 && !serverKeys[a[1]] {
+	if (a[0] == "set" || a[0] == "get") && len(a) > 2 && !serverKeys[a[1]] || a[0] == "multi-set" && len(a) > 2 {
 		r.jail = a[1]
 	}
 	return r, nil
@@ -275,7 +318,7 @@ func (s *Server) run(ctx context.Context, r *request, items []any) (result, erro
 // unknownCommand is fail2ban's reply to words the table lacks.
 func unknownCommand(a []string) error {
 	switch a[0] {
-	case "set":
+	case "set", "multi-set":
 		if len(a) < 3 {
 			return errIndex
 		}

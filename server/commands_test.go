@@ -44,7 +44,7 @@ func TestParseRequest(t *testing.T) {
 		{name: "set allowipv6", items: []any{"set", "allowipv6", "auto"}, wantRow: "set allowipv6", wantClass: protocol.ClassAdmin},
 		{name: "unknown command", items: []any{"server-stream", []any{[]any{"start", "api"}}}, wantClass: protocol.ClassAdmin},
 		{name: "unknown set on a jail names it", items: []any{"set", "api", "logpath", "/x"}, wantClass: protocol.ClassAdmin, wantJail: "api"},
-		{name: "unknown get is a read", items: []any{"get", "api", "logpath"}, wantClass: protocol.ClassRead, wantJail: "api"},
+		{name: "unknown get is a read", items: []any{"get", "api", "nosuch"}, wantClass: protocol.ClassRead, wantJail: "api"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/banserver/banserver/actions"
 	"github.com/banserver/banserver/jail"
+	"github.com/banserver/banserver/logjail"
 	"github.com/banserver/banserver/protocol"
 	"github.com/banserver/banserver/server"
 )
@@ -89,6 +90,8 @@ func fuzzServer(t *testing.T) (*server.Server, *jail.Manager, *eventCount) {
 		Actions: actions.NewRegistry(actions.Log{L: zap.NewNop()}),
 		Level:   zap.NewAtomicLevel(),
 		DB:      server.NewDBSettings("/nonexistent/bans.db", 24*time.Hour, 10),
+		// Settings only: without Run, no reader starts.
+		LogJails: logjail.New(logjail.Options{}),
 	})
 	return srv, m, ev
 }
@@ -154,6 +157,15 @@ func FuzzDispatch(f *testing.F) {
 		{"set", "api", "bantime", "-1"}, {"set", "api", "ipv6prefix", "64"}, {"set", "api", "addignoreip", "192.0.2.0/24"},
 		{"set", "loglevel", "DEBUG"}, {"set", "dbpurgeage", "1d"}, {"get", "sshd", "banip", "--with-time"},
 		{"set", "api", "bantime.increment", "true"}, {"set", "api", "delaction", "log"}, {"echo", "a"},
+		// Log jails.
+		{"set", "api", "addlogpath", "/nonexistent/auth.log", "tail"}, {"set", "api", "dellogpath", "/var/log/x.log"},
+		{"set", "api", "addfailregex", "fail from <HOST>"}, {"set", "api", "addignoreregex", "(?i)ok"},
+		{"set", "api", "delfailregex", "-1"}, {"set", "api", "prefregex", "^<F-MLFID>x</F-MLFID><F-CONTENT>.+</F-CONTENT>$"},
+		{"set", "api", "datepattern", "{^LN-BEG}%Y-%m-%d %H:%M:%S"}, {"set", "api", "logtimezone", "UTC+0200"},
+		{"set", "api", "maxlines", "5"}, {"set", "api", "maxmatches", "-2"}, {"set", "api", "logencoding", "auto"},
+		{"set", "api", "usedns", "no"}, {"set", "api", "ignorecommand", ""}, {"get", "api", "failregex"},
+		{"add", "j", "systemd"}, {"set", "j", "addjournalmatch", "_COMM=x", "+", "_UID=0"}, {"set", "j", "deljournalmatch", "_UID=0"},
+		{"multi-set", "api", "addfailregex", "x"}, {"get", "sshd", "datepattern"},
 	} {
 		f.Add([]byte(string(bytes.Join(toBytes(words), []byte{0}))))
 	}
