@@ -48,7 +48,7 @@ var (
 	// A failure spread over more lines than this is no failure of one
 	// host's; fail2ban's filters use at most a few dozen.
 	maxLinesRange = intRange{lo: 1, hi: 1000}
-	maxRetryRange       = intRange{lo: 1, hi: jail.MaxRetryLimit}
+	maxRetryRange = intRange{lo: 1, hi: jail.MaxRetryLimit}
 	// jail.checkPrefix6's rule: shorter than /16 bans much of the Internet.
 	ipv6PrefixRange = intRange{lo: 16, hi: 128, special: 0, what: "per address"}
 	idRange         = intRange{lo: 0, hi: maxID}
