@@ -23,6 +23,8 @@
 #   LOGLEVEL=info  log level for both daemons (info is what both ship with;
 #                  fail2ban logs every attempt at info)
 #   OUT=bench/results.md
+#   REGEX_LINES=1000000  lines per log for bench/regex.sh (banctl regex beside
+#                  fail2ban-regex, a few minutes); 0 skips it
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -613,12 +615,33 @@ EXTRA=$TMP/extra.md
 	bench_logjails
 } >"$EXTRA"
 
+# ---------------------------------------------------------------- log matching
+
+# bench/regex.sh: banctl regex (banserver's filter engine) beside
+# fail2ban-regex on the same generated logs; its own table.
+REGEX_LINES=${REGEX_LINES:-1000000}
+REGEX_TABLE=$TMP/regex.md
+: >"$REGEX_TABLE"
+if ((REGEX_LINES > 0)); then
+	log "log matching: bench/regex.sh on $REGEX_LINES lines per log"
+	if (cd "$ROOT" && go build -o "$BIN/banctl" ./cmd/banctl) &&
+		LINES=$REGEX_LINES BANCTL=$BIN/banctl bash "$ROOT/bench/regex.sh" >"$REGEX_TABLE"; then
+		:
+	else
+		echo "bench/regex.sh failed" >"$REGEX_TABLE"
+	fi
+fi
+
 # ---------------------------------------------------------------- report
 
 echo
 cat "$TABLE"
 echo
 cat "$EXTRA"
+if [[ -s $REGEX_TABLE ]]; then
+	echo
+	cat "$REGEX_TABLE"
+fi
 for s in floor banserver fail2ban; do
 	if [[ -s $TMP/out/$s.err ]]; then
 		echo
@@ -654,6 +677,14 @@ MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 	echo
 	cat "$EXTRA"
 	echo
+	if [[ -s $REGEX_TABLE ]]; then
+		echo "## Log matching: banctl regex beside fail2ban-regex"
+		echo
+		echo "\`bash bench/regex.sh\`: the same generated logs (documentation addresses), the same filter and datepattern for both; wall time of the whole command, start-up included; \"counts\" compares the two reports' \`Lines:\` line."
+		echo
+		cat "$REGEX_TABLE"
+		echo
+	fi
 	cat <<'EOF'
 ## How to read it
 

@@ -171,6 +171,17 @@ func (f *Filter) MaxLines() int { return f.maxLines }
 // dated more than a minute away from now, counts as happening now; while a
 // log is first read, lines older than findtime are dropped.
 func (f *Filter) Process(line string, t time.Time) ([]Failure, error) {
+	tl, date, err := f.cutDate(line, t)
+	if err != nil {
+		return nil, err
+	}
+	return f.findFailure(tl, date)
+}
+
+// cutDate is Process's first half, which ProcessTrace shares: the line's
+// date found and cut out, or the time the source gave, or the last date
+// while recent (no date: the zero time).
+func (f *Filter) cutDate(line string, t time.Time) (tupleLine, time.Time, error) {
 	if !utf8.ValidString(line) {
 		line = pyre.Decode([]byte(line))
 	}
@@ -182,40 +193,34 @@ func (f *Filter) Process(line string, t time.Time) ([]Failure, error) {
 	if !t.IsZero() {
 		tl = tupleLine{post: line}
 		f.lastTimeText, f.lastDate, f.hasLastDate = "", t, true
-		date, hasDate = t, true
-	} else {
-		fd, ok := f.dates.Find(line)
-		switch {
-		case !ok:
-			tl = tupleLine{post: line}
-		case fd.Err != nil && errors.Is(fd.Err, dates.ErrLineFailed):
-			return nil, lineError(f.name, "date", fd.Err)
-		case fd.Start < 0 || fd.Start == fd.End:
-			// An empty date ({NONE}): the last date while recent, else now.
-			tl = tupleLine{post: line}
-			if f.recent() {
-				tl.date = f.lastTimeText
-				date, hasDate = f.lastDate, true
-			} else {
-				date, hasDate = f.now(), true
-			}
-		default:
-			tl = tupleLine{line[:fd.Start], line[fd.Start:fd.End], line[fd.End:]}
-			if fd.Err == nil {
-				date, hasDate = fd.Time, true
-				f.lastTimeText, f.lastDate, f.hasLastDate = tl.date, date, true
-			}
+		return tl, t, nil
+	}
+	fd, ok := f.dates.Find(line)
+	switch {
+	case !ok:
+		tl = tupleLine{post: line}
+	case fd.Err != nil && errors.Is(fd.Err, dates.ErrLineFailed):
+		return tl, date, lineError(f.name, "date", fd.Err)
+	case fd.Start < 0 || fd.Start == fd.End:
+		tl = tupleLine{post: line}
+		if f.recent() {
+			tl.date = f.lastTimeText
+			date, hasDate = f.lastDate, true
+		} else {
+			date, hasDate = f.now(), true
 		}
-		if !hasDate {
-			// No date: the last one while it is recent. fail2ban in
-			// operation uses now, which is the caller's to decide.
-			if f.recent() {
-				tl = tupleLine{date: f.lastTimeText, post: line}
-				date, hasDate = f.lastDate, true
-			}
+	default:
+		tl = tupleLine{line[:fd.Start], line[fd.Start:fd.End], line[fd.End:]}
+		if fd.Err == nil {
+			date, hasDate = fd.Time, true
+			f.lastTimeText, f.lastDate, f.hasLastDate = tl.date, date, true
 		}
 	}
-	return f.findFailure(tl, date)
+	if !hasDate && f.recent() {
+		tl = tupleLine{date: f.lastTimeText, post: line}
+		date = f.lastDate
+	}
+	return tl, date, nil
 }
 
 // recent reports whether the last date is less than a minute older than now.

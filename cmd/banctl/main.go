@@ -11,6 +11,9 @@
 // on stderr naming what to do. It exits 0 when the server answered
 // without an exception, 255 otherwise, as fail2ban-client.
 //
+// "regex" is fail2ban-regex's job done locally, on banserver's own filter
+// engine, with fail2ban-regex's options and report (regex.go).
+//
 // "reload [JAIL]" is sent to the server, which rereads its own config;
 // "start" (of the server), "restart" and -i, which fail2ban-client runs
 // itself, are refused: banserver is run by its service manager.
@@ -31,6 +34,10 @@ func main() {
 // run is main without the process: it returns the exit code, so tests can
 // drive the whole CLI in-process.
 func run(argv []string, stdout, stderr io.Writer) int {
+	if len(argv) > 0 && argv[0] == regexCommand {
+		// banctl regex has fail2ban-regex's options, not banctl's.
+		return runRegex(argv[1:], stdout, stderr)
+	}
 	opts, words, err := parseArgs(argv)
 	if err != nil {
 		writeLine(stderr, err.Error()+" (see 'banctl --help')")
@@ -51,6 +58,13 @@ func run(argv []string, stdout, stderr io.Writer) int {
 		// fail2ban-client prints its usage on stdout and fails.
 		usage(stdout)
 		return exitFail
+	}
+	if words[0] == regexCommand {
+		args := words[1:]
+		if opts.output == "json" {
+			args = append([]string{"-o", "json"}, args...)
+		}
+		return runRegex(args, stdout, stderr)
 	}
 	if words[0] == importCommand {
 		return runImport(opts, words[1:], stdout, stderr)

@@ -58,6 +58,10 @@ Local:
                                  copy a fail2ban database's bans into
                                  banserver's store (banserver stopped;
                                  see import-fail2ban --help)
+  regex [OPTIONS] LOG REGEX|FILTER [IGNOREREGEX]
+                                 fail2ban-regex on banserver's engine:
+                                 test a filter on a log (no server;
+                                 see regex --help)
 
 Not here: fail2ban-client's "start" (of the server) and "restart" (use
 systemctl start|restart banserver) and its interactive mode (-i).

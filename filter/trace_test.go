@@ -1,0 +1,67 @@
+package filter
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/banserver/banserver/testenv"
+)
+
+// TestProcessTraceSame holds ProcessTrace to Process: two filters fed the
+// same lines of fail2ban's sample corpus, one through each, must return
+// the same failures and errors, line after line, with checkAllRegex on
+// and off. Both share cutDate; the trace's own replay of the searches
+// must leave the failures alone.
+func TestProcessTraceSame(t *testing.T) {
+	if _, err := os.Stat(f2bSamples); err != nil {
+		testenv.Missingf(t, "fail2ban 1.0.2 (Debian package fail2ban) is needed for its sample corpus: %v", err)
+	}
+	now := time.Unix(testNow, 0)
+	lines := 0
+	for _, fd := range corpusFilters(t) {
+		name, dir := fd[0], fd[1]
+		sample, err := readSampleLines(filepath.Join(f2bSamples, name))
+		if err != nil {
+			continue
+		}
+		for _, checkAll := range []bool{true, false} {
+			mk := func() *Filter {
+				f, err := New(Settings{Name: name, Dirs: []string{dir}, UseDNS: "raw",
+					Now: func() time.Time { return now }, CheckAllRegex: checkAll, Budget: time.Minute})
+				if err != nil {
+					return nil
+				}
+				return f
+			}
+			a, b := mk(), mk()
+			if a == nil {
+				continue
+			}
+			var tr Trace
+			for _, l := range sample {
+				if strings.HasPrefix(l.text, "#") || l.text == "" {
+					continue
+				}
+				lines++
+				fa, ea := a.Process(l.text, time.Time{})
+				fb, eb := b.ProcessTrace(l.text, time.Time{}, &tr)
+				if (ea == nil) != (eb == nil) || !reflect.DeepEqual(fa, fb) {
+					t.Fatalf("%s:%d (checkAll %v): Process = %+v, %v; ProcessTrace = %+v, %v", name, l.num, checkAll, fa, ea, fb, eb)
+				}
+				if len(fa) > 0 && !fa[0].Time.Equal(tr.Time) {
+					t.Errorf("%s:%d: Trace.Time %v, failure's time %v", name, l.num, tr.Time, fa[0].Time)
+				}
+				if !reflect.DeepEqual(a.Buffered(), b.Buffered()) {
+					t.Fatalf("%s:%d: buffers differ after the line", name, l.num)
+				}
+			}
+		}
+	}
+	if lines == 0 {
+		t.Fatal("no sample lines read")
+	}
+}
