@@ -72,8 +72,14 @@ test: deps vet build check-config php-test fuzz-short
 
 # check-config runs the built daemon's --check-config on the example, as an
 # operator would before a restart: the example must stay valid.
+# The example's sshd jail names Debian's fail2ban filter: without fail2ban
+# installed (and outside CI) the check says so and is skipped.
 check-config: build
-	$(BIN)/banserver --check-config --config examples/banserver.yaml
+	@if [ ! -f /etc/fail2ban/filter.d/sshd.conf ] && [ "$$CI" != true ]; then \
+		echo "check-config skipped: examples/banserver.yaml uses /etc/fail2ban/filter.d/sshd.conf (Debian package fail2ban)"; \
+	else \
+		$(BIN)/banserver --check-config --config examples/banserver.yaml; \
+	fi
 
 # The PHP client's tests run against bin/banserver (hence after build), a
 # silent fake server and, when installed, Debian's fail2ban-server.
