@@ -3,6 +3,8 @@ package daemon
 import (
 	"bufio"
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,8 +20,8 @@ import (
 //     lines must not stall the jail: the real failures after them ban;
 //   - a 100 MB line without a newline's worth of sense is cut and
 //     skipped, and the lines after it are read;
-//   - an address in ignoreip and a loopback address fail maxretry times
-//     and are not banned;
+//   - an address in ignoreip, a loopback address and one of this host's
+//     own addresses (ignoreself) fail maxretry times and are not banned;
 //   - a user name that imitates a failure of another address ("x from
 //     198.51.100.66 port 22 ssh2") bans the address that sent it, as
 //     fail2ban's sshd filter anchors it, never the one it names.
@@ -71,7 +73,11 @@ jails:
 		w.WriteString(chunk)
 	}
 	w.WriteString("\n")
+	own := ownAddr(t)
 	for i := range 3 {
+		if own != "" {
+			fmt.Fprintf(w, "%s web1 sshd[%d]: Failed password for root from %s port 22 ssh2\n", stamp(), 400+i, own)
+		}
 		fmt.Fprintf(w, "%s web1 sshd[%d]: Failed password for root from 192.0.2.50 port 22 ssh2\n", stamp(), 100+i)
 		fmt.Fprintf(w, "%s web1 sshd[%d]: Failed password for root from 127.0.0.1 port 22 ssh2\n", stamp(), 200+i)
 		fmt.Fprintf(w, "%s web1 sshd[%d]: Failed password for invalid user x from 198.51.100.66 port 22 ssh2 from 192.0.2.9 port %d ssh2\n",
@@ -105,4 +111,21 @@ func appendFile(t *testing.T, path, text string) {
 	if _, err := f.WriteString(text); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// ownAddr returns a global unicast address of this host, or "" (with a
+// note) when it has none besides loopback.
+func ownAddr(t *testing.T) string {
+	t.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		if p, err := netip.ParsePrefix(a.String()); err == nil && p.Addr().IsGlobalUnicast() {
+			return p.Addr().Unmap().String()
+		}
+	}
+	t.Log("this host has no global unicast address: the own-address lines are left out")
+	return ""
 }
