@@ -11,17 +11,28 @@ import (
 // are the three joined.
 type tupleLine struct {
 	pre, date, post string
+	// whole is pre+date+post when the line was cut around its own date
+	// (the line as read), "" when not known.
+	whole string
 }
 
 // text is the line as regexes see it, without its date.
 func (t tupleLine) text() string { return t.pre + t.post }
 
 // full is the whole line, as fail2ban keeps it in a ticket's matches.
-func (t tupleLine) full() string { return t.pre + t.date + t.post }
+func (t tupleLine) full() string {
+	if t.whole != "" {
+		return t.whole
+	}
+	return t.pre + t.date + t.post
+}
 
 // joinLines is fail2ban's Regex._tupleLinesBuf: each line without its
 // date, each followed by a new line.
 func joinLines(lines []tupleLine) string {
+	if len(lines) == 1 {
+		return lines[0].pre + lines[0].post + "\n"
+	}
 	n := 0
 	for _, l := range lines {
 		n += len(l.pre) + len(l.post) + 1
@@ -47,16 +58,22 @@ type found struct {
 
 // search runs r on buf, the joined form of org (or of a buffer that
 // replaced it, as prefregex's content does), and splits org by the lines
-// the match spans. It returns nil when r does not match.
-func search(r *pyre.Regex, buf string, org []tupleLine) (*found, error) {
+// the match spans. ok is false when r does not match. With a single line
+// the matched lines are org itself, not a copy.
+func search(r *pyre.Regex, buf string, org []tupleLine) (f found, ok bool, err error) {
 	m, err := r.Search(buf)
 	if err != nil || m == nil {
-		return nil, err
+		return found{}, false, err
 	}
-	f := &found{m: m}
+	return split(m, buf, org), true, nil
+}
+
+// split is search's answer for the match m of a regex on buf.
+func split(m *pyre.Match, buf string, org []tupleLine) (f found) {
+	f.m = m
 	if len(org) <= 1 {
 		f.matched = org
-		return f, nil
+		return f
 	}
 	s, e := m.Span()
 	// Start of the first line the match is on.
@@ -91,7 +108,7 @@ func search(r *pyre.Regex, buf string, org []tupleLine) (*found, error) {
 		}
 	}
 	f.unmatched = append(f.unmatched, pySlice(org, c2, len(org))...)
-	return f, nil
+	return f
 }
 
 // pySlice is Python's l[i:j] for 0 <= i, j: a copy, the bounds clamped.

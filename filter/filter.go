@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -37,8 +38,17 @@ type Filter struct {
 	datePat  string // the datepattern in effect, "" for the default templates
 	journal  string // the filter's journalmatch
 
+	prefNames groupNames   // prefregex's named groups
+	failNames []groupNames // each failregex's
+	pairs     []field      // prefregex's fields on the current line
+	// prefMatched: prefregex matched in the last findFailure (ProcessTrace
+	// reports it); replayTrace (tests) has ProcessTrace replay the search.
+	prefMatched, replayTrace bool
+
 	// Per-log state.
-	buf          []tupleLine // the multi-line buffer
+	buf          []tupleLine  // the multi-line buffer
+	one          [2]tupleLine // backing of buf for single lines: the line, prefregex's content
+	ids          [1]hostID    // backing of failureIDs' answer for one id
 	lastTimeText string
 	lastDate     time.Time
 	hasLastDate  bool
@@ -89,6 +99,11 @@ func New(s Settings) (*Filter, error) {
 			return nil, settingsError(f.name, "failregex %d %q: no failure-id group (<HOST>, <ADDR>, <F-ID>, <F-MLFID>...)", i, p)
 		}
 		f.fail = append(f.fail, re)
+		f.failNames = append(f.failNames, namesOf(re))
+	}
+	f.prefNames = groupNames{plain: true} // none
+	if f.pref != nil {
+		f.prefNames = namesOf(f.pref)
 	}
 	for i, p := range r.ignoreRegex {
 		re, err := compile(f.name, "ignoreregex", i, p, o)
@@ -210,7 +225,7 @@ func (f *Filter) cutDate(line string, t time.Time) (tupleLine, time.Time, error)
 			date, hasDate = f.now(), true
 		}
 	default:
-		tl = tupleLine{line[:fd.Start], line[fd.Start:fd.End], line[fd.End:]}
+		tl = tupleLine{line[:fd.Start], line[fd.Start:fd.End], line[fd.End:], line}
 		if fd.Err == nil {
 			date, hasDate = fd.Time, true
 			f.lastTimeText, f.lastDate, f.hasLastDate = tl.date, date, true
@@ -244,7 +259,9 @@ func (f *Filter) findFailure(tl tupleLine, date time.Time) ([]Failure, error) {
 			f.buf = append([]tupleLine(nil), f.buf[n:]...)
 		}
 	} else {
-		f.buf = []tupleLine{tl}
+		// org and the matched lines alias f.one[0] for this call only.
+		f.one[0] = tl
+		f.buf = f.one[:1:1]
 	}
 	org := f.buf
 	buf := joinLines(org)
@@ -258,7 +275,8 @@ func (f *Filter) findFailure(tl tupleLine, date time.Time) ([]Failure, error) {
 		}
 	}
 
-	var pre map[string]string
+	var pre []field // prefregex's fields but content
+	f.prefMatched = false
 	if f.pref != nil {
 		m, err := f.pref.Search(buf)
 		if err != nil {
@@ -267,11 +285,17 @@ func (f *Filter) findFailure(tl tupleLine, date time.Time) ([]Failure, error) {
 		if m == nil {
 			return nil, nil
 		}
-		pre = m.Fields()
-		content := pre["content"]
-		delete(pre, "content")
+		f.prefMatched = true
+		var content string
+		f.pairs, content = f.prefNames.fields(m, f.pairs[:0])
+		pre = f.pairs
 		if content != "" {
-			f.buf, stale = []tupleLine{{post: content}}, true
+			f.one[1] = tupleLine{post: content}
+			f.buf, stale = f.one[1:2:2], true
+			if n := len(content) + 1; n <= len(buf) && buf[len(buf)-1] == '\n' && buf[len(buf)-n:len(buf)-1] == content {
+				// joinLines(f.buf) is the end of buf: no new string.
+				buf, stale = buf[len(buf)-n:], false
+			}
 		}
 	}
 
@@ -280,15 +304,16 @@ func (f *Filter) findFailure(tl tupleLine, date time.Time) ([]Failure, error) {
 		if stale {
 			buf, stale = joinLines(f.buf), false
 		}
-		fr, err := search(re, buf, org)
+		m, err := re.Search(buf)
 		if err != nil {
 			return nil, lineError(f.name, "failregex "+strconv.Itoa(i), err)
 		}
-		if fr == nil {
+		if m == nil {
 			continue
 		}
+		fr := split(m, buf, org)
 		if len(f.ignore) > 0 {
-			j, err := f.ignoreLine(buf, org, fr)
+			j, err := f.ignoreLine(buf, org, &fr)
 			if err != nil {
 				return nil, err
 			}
@@ -303,22 +328,21 @@ func (f *Filter) findFailure(tl tupleLine, date time.Time) ([]Failure, error) {
 		if !f.checkAll || f.maxLines > 1 {
 			f.buf, stale = fr.unmatched, true
 		}
-		var d failData
-		if len(pre) > 0 {
-			d = toData(fr.m.MergeFields(pre))
-		} else {
-			d = toData(fr.m.Fields())
-		}
+		d := f.failNames[i].data(fr.m, pre, f.prefNames.plain)
 		mlfid, hasMLFID := d.str("mlfid")
+		var matches []tupleLine // the failure's lines, when d does not hold them
 		if hasMLFID {
-			d = f.mergeFailure(mlfid, d, fr)
+			d = f.mergeFailure(mlfid, d, &fr)
 			if d.truthy("nofail") && !f.checkAll {
 				return out, nil
 			}
 		} else {
-			d["matches"] = append(append([]tupleLine(nil), d.lines("matches")...), fr.matched...)
+			// d["matches"] would be fr.matched (a group named matches
+			// gives way to it): kept aside, d is the Fields as it is.
+			delete(d, "matches")
+			matches = fr.matched
 		}
-		ids, ok, err := f.failureIDs(d, fr, hasMLFID)
+		ids, ok, err := f.failureIDs(d, &fr, hasMLFID)
 		if err != nil {
 			return nil, err
 		}
@@ -332,10 +356,12 @@ func (f *Filter) findFailure(tl tupleLine, date time.Time) ([]Failure, error) {
 			if !f.checkAll {
 				return out, nil
 			}
-			out = append(out, f.failure(i, hostID{}, true, date, d))
+			out = append(out, f.failure(i, hostID{}, true, date, d, nil, false, false))
 		}
-		for _, id := range ids {
-			out = append(out, f.failure(i, id, false, date, d))
+		for k, id := range ids {
+			// The last failure of a plain match takes d as its Fields.
+			own := !hasMLFID && k == len(ids)-1
+			out = append(out, f.failure(i, id, false, date, d, matches, !hasMLFID, own))
 		}
 		if !f.checkAll {
 			break
@@ -344,13 +370,96 @@ func (f *Filter) findFailure(tl tupleLine, date time.Time) ([]Failure, error) {
 	return out, nil
 }
 
-// toData turns a match's fields into failure data.
-func toData(m map[string]string) failData {
-	d := make(failData, len(m)+1)
-	for k, v := range m {
-		d[k] = v
+// groupNames are a regex's named groups, for reading a match's fields.
+type groupNames struct {
+	names []string
+	// plain: no alt_ or tuple_ group, which pyre's Fields combines;
+	// Fields is then the named groups that took part, read here
+	// directly (without the maps Fields and MergeFields make).
+	plain bool
+}
+
+func namesOf(r *pyre.Regex) groupNames {
+	g := groupNames{names: r.GroupNames(), plain: true}
+	for _, n := range g.names {
+		if strings.HasPrefix(n, "alt_") || strings.HasPrefix(n, "tuple_") {
+			g.plain = false
+		}
+	}
+	return g
+}
+
+// field is one field of a match.
+type field struct{ name, value string }
+
+// fields appends m's fields (pyre's Fields) but content to out, and
+// returns content's value.
+func (g groupNames) fields(m *pyre.Match, out []field) ([]field, string) {
+	var content string
+	if !g.plain {
+		for k, v := range m.Fields() {
+			if k == "content" {
+				content = v
+			} else {
+				out = append(out, field{k, v})
+			}
+		}
+		return out, content
+	}
+	for _, n := range g.names {
+		if v, ok := m.Group(n); ok {
+			if n == "content" {
+				content = v
+			} else {
+				out = append(out, field{n, v})
+			}
+		}
+	}
+	return out, content
+}
+
+// data is the failure data of a failregex match m after prefregex's
+// fields pre (prePlain: read as plain), as fail2ban merges them: pyre's
+// MergeFields (or Fields without pre).
+func (g groupNames) data(m *pyre.Match, pre []field, prePlain bool) failData {
+	if !g.plain || !prePlain {
+		var fm map[string]string
+		if len(pre) > 0 {
+			pm := make(map[string]string, len(pre))
+			for _, p := range pre {
+				pm[p.name] = p.value
+			}
+			fm = m.MergeFields(pm)
+		} else {
+			fm = m.Fields()
+		}
+		d := make(failData, len(fm)+1)
+		for k, v := range fm {
+			d[k] = v
+		}
+		return d
+	}
+	d := make(failData, len(pre)+len(g.names))
+	for _, p := range pre {
+		d[p.name] = p.value
+	}
+	for _, n := range g.names {
+		if v, ok := m.Group(n); ok {
+			d[n] = v
+		} else if hasField(pre, n) {
+			delete(d, n) // a group that did not take part removes prefregex's
+		}
 	}
 	return d
+}
+
+func hasField(fs []field, name string) bool {
+	for _, f := range fs {
+		if f.name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // ignoreLine is fail2ban's _ignoreLine: the index of the first ignoreregex
@@ -384,6 +493,8 @@ func (f *Filter) ignoreLine(buf string, org []tupleLine, fr *found) (int, error)
 // else the address or host matched, resolved per usedns. It returns nil
 // ids with ok for an F-MLFID session still waiting for its id, and !ok
 // when the regex gave no id at all.
+//
+// The answer for one id is in f.ids, valid until the next call.
 func (f *Filter) failureIDs(d failData, fr *found, hasMLFID bool) (ids []hostID, ok bool, err error) {
 	cidr := f.defCIDR
 	raw := cidr == cidrRaw
@@ -428,14 +539,14 @@ func (f *Filter) failureIDs(d failData, fr *found, hasMLFID bool) (ids []hostID,
 		return nil, true, nil
 	case raw:
 		if !hasFID || fid == ip {
-			return []hostID{makeHostID(ip, cidr)}, true, nil
+			return f.oneID(makeHostID(ip, cidr)), true, nil
 		}
 		d["ip"] = makeHostID(ip, cidr).String()
-		return []hostID{makeHostID(fid, f.defCIDR)}, true, nil
+		return f.oneID(makeHostID(fid, f.defCIDR)), true, nil
 	}
 	// A host name: fail2ban's DNSUtils.textToIp.
 	if a, ok := plainAddr(ip); ok {
-		return []hostID{{raw: a.String(), prefix: netip.PrefixFrom(a, a.BitLen())}}, true, nil
+		return f.oneID(hostID{raw: a.String(), prefix: netip.PrefixFrom(a, a.BitLen())}), true, nil
 	}
 	if f.useDNS == "no" {
 		return []hostID{}, true, nil
@@ -452,8 +563,16 @@ func (f *Filter) failureIDs(d failData, fr *found, hasMLFID bool) (ids []hostID,
 	return ids, true, nil
 }
 
+func (f *Filter) oneID(id hostID) []hostID {
+	f.ids[0] = id
+	return f.ids[:]
+}
+
 // failure makes the Failure of an id from the failure data as it is now.
-func (f *Filter) failure(regex int, id hostID, pending bool, date time.Time, d failData) Failure {
+// With plain (a match without F-MLFID), its lines are matches, else d's
+// "matches"; own tells that d holds only strings and is not used after:
+// it becomes the failure's Fields.
+func (f *Filter) failure(regex int, id hostID, pending bool, date time.Time, d failData, matches []tupleLine, plain, own bool) Failure {
 	fl := Failure{
 		Regex:   regex,
 		Host:    id.String(),
@@ -461,7 +580,6 @@ func (f *Filter) failure(regex int, id hostID, pending bool, date time.Time, d f
 		Time:    date,
 		NoFail:  d.truthy("nofail"),
 		Pending: pending,
-		Fields:  make(map[string]any, len(d)),
 		rawID:   id.isRaw,
 	}
 	if !fl.Addr.IsValid() && !pending {
@@ -470,21 +588,32 @@ func (f *Filter) failure(regex int, id hostID, pending bool, date time.Time, d f
 			fl.Addr = netip.PrefixFrom(a, a.BitLen())
 		}
 	}
+	if plain {
+		fl.Matches = make([]string, len(matches))
+		for i, l := range matches {
+			fl.Matches[i] = l.full()
+		}
+	}
+	if own {
+		fl.Fields = map[string]any(d)
+		return fl
+	}
+	fl.Fields = make(map[string]any, len(d))
 	for k, v := range d {
-		switch v := v.(type) {
+		switch tv := v.(type) {
 		case string:
-			fl.Fields[k] = v
+			fl.Fields[k] = v // the same interface value: no new box
 		case userSet:
-			users := make([]string, 0, len(v))
-			for u := range v {
+			users := make([]string, 0, len(tv))
+			for u := range tv {
 				users = append(users, u)
 			}
 			sort.Strings(users)
 			fl.Fields[k] = users
 		case []tupleLine:
-			if k == "matches" {
-				fl.Matches = make([]string, len(v))
-				for i, l := range v {
+			if k == "matches" && !plain {
+				fl.Matches = make([]string, len(tv))
+				for i, l := range tv {
 					fl.Matches[i] = l.full()
 				}
 			}

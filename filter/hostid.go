@@ -32,6 +32,11 @@ func (h hostID) String() string {
 	if bits > 0 && bits < a.BitLen() {
 		return h.prefix.String()
 	}
+	// Most ids are matched in canonical form: the text then is the answer.
+	var b [64]byte
+	if c := a.AppendTo(b[:0]); string(c) == h.raw {
+		return h.raw
+	}
 	return a.String()
 }
 

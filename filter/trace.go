@@ -75,24 +75,31 @@ func (f *Filter) ProcessTrace(line string, t time.Time, tr *Trace) ([]Failure, e
 	if tr.TimeOnly || (f.pref == nil && len(f.ignore) == 0 && !pending) {
 		return f.findFailure(tl, date)
 	}
-	var org []tupleLine
-	if f.maxLines <= 1 {
-		org = []tupleLine{tl}
-	} else {
+	var org []tupleLine // the buffer findFailure searches
+	if f.maxLines > 1 {
 		org = append(append(org, f.buf...), tl)
 		if n := len(org) - f.maxLines; n > 0 {
 			org = org[n:]
 		}
 	}
 	fs, err := f.findFailure(tl, date)
+	if f.maxLines <= 1 {
+		org = []tupleLine{tl}
+	}
 	if pending && err == nil && len(fs) == 0 && f.mlfid != nil {
 		if p := f.pendingFailure(org, date); p != nil {
 			fs = []Failure{*p}
 		}
 	}
-	if len(fs) > 0 && len(f.ignore) == 0 && !tr.WantGroups {
-		// Only a line prefregex matched can give failures.
-		tr.PrefSearched, tr.PrefMatched = true, f.pref != nil
+	if len(f.ignore) == 0 && !tr.WantGroups && !f.replayTrace {
+		if len(fs) > 0 {
+			// Only a line prefregex matched can give failures.
+			tr.PrefSearched, tr.PrefMatched = f.pref != nil, f.pref != nil
+		} else {
+			// What trace's search of prefregex would find, findFailure
+			// just found on the same buffer.
+			tr.PrefSearched, tr.PrefMatched = f.pref != nil, f.prefMatched
+		}
 		return fs, err
 	}
 	f.trace(org, tr)
@@ -131,8 +138,8 @@ func (f *Filter) pendingFailure(org []tupleLine, date time.Time) *Failure {
 	}
 	b := joinLines(cur)
 	for i, re := range f.fail {
-		fr, err := search(re, b, org)
-		if err != nil || fr == nil {
+		fr, ok, err := search(re, b, org)
+		if err != nil || !ok {
 			continue
 		}
 		ib := b
@@ -150,7 +157,7 @@ func (f *Filter) pendingFailure(org []tupleLine, date time.Time) *Failure {
 		if _, ok := fields["mlfid"]; !ok || e == nil || !e.data.truthy("mlfpending") {
 			return nil
 		}
-		p := f.failure(i, hostID{}, true, date, e.data)
+		p := f.failure(i, hostID{}, true, date, e.data, nil, false, false)
 		return &p
 	}
 	return nil
@@ -198,8 +205,8 @@ func (f *Filter) trace(org []tupleLine, tr *Trace) {
 	}
 	for _, re := range f.fail {
 		b := joinLines(cur)
-		fr, err := search(re, b, org)
-		if err != nil || fr == nil {
+		fr, ok, err := search(re, b, org)
+		if err != nil || !ok {
 			continue
 		}
 		ib := b

@@ -65,3 +65,52 @@ func TestProcessTraceSame(t *testing.T) {
 		t.Fatal("no sample lines read")
 	}
 }
+
+// TestProcessTraceReplay holds ProcessTrace's shortcut (what findFailure
+// saw of prefregex) to the replay of the searches it stands for.
+func TestProcessTraceReplay(t *testing.T) {
+	if _, err := os.Stat(f2bSamples); err != nil {
+		testenv.Missingf(t, "fail2ban 1.0.2 (Debian package fail2ban) is needed for its sample corpus: %v", err)
+	}
+	now := time.Unix(testNow, 0)
+	lines := 0
+	for _, fd := range corpusFilters(t) {
+		name, dir := fd[0], fd[1]
+		sample, err := readSampleLines(filepath.Join(f2bSamples, name))
+		if err != nil {
+			continue
+		}
+		for _, checkAll := range []bool{true, false} {
+			mk := func() *Filter {
+				f, err := New(Settings{Name: name, Dirs: []string{dir}, UseDNS: "raw",
+					Now: func() time.Time { return now }, CheckAllRegex: checkAll, Budget: time.Minute})
+				if err != nil {
+					return nil
+				}
+				return f
+			}
+			a, b := mk(), mk()
+			if a == nil {
+				continue
+			}
+			b.replayTrace = true
+			for _, l := range sample {
+				if strings.HasPrefix(l.text, "#") || l.text == "" {
+					continue
+				}
+				lines++
+				for _, pending := range []bool{false, true} {
+					ta, tb := Trace{WantPending: pending}, Trace{WantPending: pending}
+					fa, ea := a.ProcessTrace(l.text, time.Time{}, &ta)
+					fb, eb := b.ProcessTrace(l.text, time.Time{}, &tb)
+					if (ea == nil) != (eb == nil) || !reflect.DeepEqual(fa, fb) || !reflect.DeepEqual(ta, tb) {
+						t.Fatalf("%s:%d (checkAll %v): shortcut %+v %+v, %v; replay %+v %+v, %v", name, l.num, checkAll, ta, fa, ea, tb, fb, eb)
+					}
+				}
+			}
+		}
+	}
+	if lines == 0 {
+		t.Fatal("no sample lines read")
+	}
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -108,7 +107,9 @@ func (s *fileSource) each(fn func(int, string)) {
 }
 
 func (s *fileSource) decode(b []byte) string {
-	b = bytes.TrimRight(b, "\r\n")
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1] // bytes.TrimRight(b, "\r\n"), for every line
+	}
 	if s.latin1 {
 		r := make([]rune, len(b))
 		for i, c := range b {
@@ -126,6 +127,14 @@ func (s *fileSource) close() error {
 	return s.err
 }
 
+// trimLineEnd is strings.TrimRight(line, "\r\n"), for every line.
+func trimLineEnd(line string) string {
+	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
+		line = line[:len(line)-1]
+	}
+	return line
+}
+
 // skipLine is process's test: fail2ban-regex skips empty lines and
 // comments.
 func skipLine(line string) bool { return line == "" || line[0] == '#' }
@@ -133,7 +142,7 @@ func skipLine(line string) bool { return line == "" || line[0] == '#' }
 // process reads the lines for the report (Fail2banRegex.process).
 func (r *regexRun) process(src logSource) error {
 	src.each(func(num int, line string) {
-		line = strings.TrimRight(line, "\r\n")
+		line = trimLineEnd(line)
 		if skipLine(line) {
 			return
 		}
@@ -373,7 +382,7 @@ func pyIsSpace(c rune) bool {
 func (r *regexRun) processOut(src logSource) error {
 	tok := r.a.out
 	src.each(func(num int, line string) {
-		line = strings.TrimRight(line, "\r\n")
+		line = trimLineEnd(line)
 		if skipLine(line) {
 			return
 		}

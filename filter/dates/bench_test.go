@@ -56,3 +56,55 @@ func BenchmarkFind(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFindFast compares Find with the hand-written matchers (fast)
+// and with regexp2 alone (regexp2) on lines whose dates vary over the
+// year, the day and the clock, as in a real log.
+func BenchmarkFindFast(b *testing.B) {
+	local, err := ZoneFromTZ(testTZ)
+	if err != nil {
+		b.Fatal(err)
+	}
+	iso := func(i int) string {
+		return fmt.Sprintf("2021-%02d-%02d%c%02d:%02d:%02d 192.0.2.%d - Incorrect token used. (more info here ...)",
+			1+i%12, 1+i%28, " T"[i%2], i%24, i*7%60, i*13%60, 1+i%250)
+	}
+	syslog := func(i int) string {
+		return fmt.Sprintf("%s %2d %02d:%02d:%02d host sshd[1234]: Failed password for invalid user admin from 192.0.2.%d port 22 ssh2",
+			monthsShort[i%12], 1+i%28, i%24, i*7%60, i*13%60, 1+i%250)
+	}
+	for _, c := range []struct {
+		name, pattern string
+		line          func(int) string
+	}{
+		{"iso8601/^{DATE}", "^{DATE}", iso},
+		{"iso8601/{^LN-BEG}", "{^LN-BEG}", iso},
+		{"iso8601/default", "", iso},
+		{"syslog/{^LN-BEG}", "{^LN-BEG}", syslog},
+		{"syslog/default", "", syslog},
+	} {
+		lines := make([]string, 1000)
+		for i := range lines {
+			lines[i] = c.line(i)
+		}
+		for _, mode := range []string{"fast", "regexp2"} {
+			b.Run(c.name+"/"+mode, func(b *testing.B) {
+				d, err := New(Options{Pattern: c.pattern, Local: local, Now: fixedNow(testNow)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				d.noFast = mode == "regexp2"
+				for _, l := range lines {
+					if f, ok := d.Find(l); !ok || f.Err != nil {
+						b.Fatalf("%q: %+v", l, f)
+					}
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					d.Find(lines[i%len(lines)])
+				}
+			})
+		}
+	}
+}

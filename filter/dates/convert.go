@@ -35,14 +35,6 @@ next:
 	return 0, false
 }
 
-// groupValue is one named group's text; ok is false when the group did not
-// take part in the match.
-type groupValue struct {
-	key  string
-	text []rune // a slice of the line
-	ok   bool
-}
-
 // opt is an optional integer (Python's None or a value).
 type opt struct {
 	v   int64
@@ -57,26 +49,42 @@ type convCtx struct {
 	logZone *Zone // logtimezone, or nil
 	local   *Zone
 	guess   *int64 // the C library's mktime offset guess
+
+	switches         yearSwitches // of local, for one year
+	nowUnix, nowSecs int64        // the last nowNaive: its clock second and value
+	nowFields        naive        // nowSecs broken down
+	haveNow          bool
 }
 
 // nowNaive is fail2ban's MyTime.now(): the local wall-clock time of the
 // reference clock. Its fraction of a second never matters: fail2ban only
 // asks whether a date of whole seconds is later than it.
 func (c *convCtx) nowNaive() int64 {
-	return c.local.localNaive(c.now().Unix()).seconds()
+	u := c.now().Unix()
+	if !c.haveNow || u != c.nowUnix {
+		n := c.local.localNaiveIn(u, &c.switches)
+		c.nowUnix, c.nowSecs, c.nowFields, c.haveNow = u, n.seconds(), n, true
+	}
+	return c.nowSecs
 }
 
-// fromFields converts named-group values as fail2ban's reGroupDictStrptime
-// does. pGroup tells whether the template has an AM/PM group, pText and
-// pOK its value.
-func (c *convCtx) fromFields(vals []groupValue, pGroup bool, pText string, pOK bool) (time.Time, error) {
-	var (
-		year, month, day, julian, week, weekday opt
-		weekStartsSunday                        bool
-		hour, minute, second                    int64
-		tzoffset                                opt // minutes
-	)
+// dateFields are the values read from a date's groups so far: fail2ban's
+// reGroupDictStrptime reads the groups in order (read), then makes the
+// date (finish).
+type dateFields struct {
+	year, month, day, julian, week, weekday opt
+	weekStartsSunday                        bool
+	hour, minute, second                    int64
+	tzoffset                                opt // minutes
+}
+
+// read reads the value v of the group named k (one of conversionKeys),
+// as reGroupDictStrptime does, in the order of the groups.
+func (df *dateFields) read(k byte, v []rune, pGroup bool, pText string, pOK bool) error {
 	num := func(s []rune) (int64, error) {
+		if v, ok := asciiInt(s); ok {
+			return v, nil
+		}
 		v, ok, big := pyInt(s)
 		if !ok {
 			return 0, badDate("invalid literal for int(): %q", string(s))
@@ -86,98 +94,93 @@ func (c *convCtx) fromFields(vals []groupValue, pGroup bool, pText string, pOK b
 		}
 		return v, nil
 	}
-	for _, f := range vals {
-		if !f.ok {
-			continue
+	switch k {
+	case 'y', 'Y', 'm', 'd', 'H', 'I', 'M', 'S', 'j', 'U', 'W', 'w':
+		n, err := num(v)
+		if err != nil {
+			return err
 		}
-		v := f.text
-		switch f.key {
-		case "y", "Y", "m", "d", "H", "I", "M", "S", "j", "U", "W", "w":
-			n, err := num(v)
-			if err != nil {
-				return time.Time{}, err
+		switch k {
+		case 'y':
+			if n <= 2000 {
+				n += 2000
 			}
-			switch f.key {
-			case "y":
-				if n <= 2000 {
-					n += 2000
+			df.year = some(n)
+		case 'Y':
+			df.year = some(n)
+		case 'm':
+			df.month = some(n)
+		case 'd':
+			df.day = some(n)
+		case 'H':
+			df.hour = n
+		case 'I':
+			df.hour = n
+			if pGroup && !pOK {
+				// fail2ban calls .lower() on the missing value.
+				return lineFailed("%%I without its %%p")
+			}
+			switch strings.ToLower(pText) {
+			case "", "am":
+				if df.hour == 12 {
+					df.hour = 0
 				}
-				year = some(n)
-			case "Y":
-				year = some(n)
-			case "m":
-				month = some(n)
-			case "d":
-				day = some(n)
-			case "H":
-				hour = n
-			case "I":
-				hour = n
-				if pGroup && !pOK {
-					// fail2ban calls .lower() on the missing value.
-					return time.Time{}, lineFailed("%%I without its %%p")
+			case "pm":
+				if df.hour != 12 {
+					df.hour += 12
 				}
-				switch strings.ToLower(pText) {
-				case "", "am":
-					if hour == 12 {
-						hour = 0
-					}
-				case "pm":
-					if hour != 12 {
-						hour += 12
-					}
-				}
-			case "M":
-				minute = n
-			case "S":
-				second = n
-			case "j":
-				julian = some(n)
-			case "U", "W":
-				week = some(n)
-				weekStartsSunday = f.key == "U"
-			case "w":
-				n--
-				if n < 0 {
-					n = 6
-				}
-				weekday = some(n)
 			}
-		case "B", "b", "A", "a":
-			list := monthNames
-			switch f.key {
-			case "b":
-				list = monthAbbrs
-			case "A":
-				list = weekdayNames
-			case "a":
-				list = weekdayAbbrs
+		case 'M':
+			df.minute = n
+		case 'S':
+			df.second = n
+		case 'j':
+			df.julian = some(n)
+		case 'U', 'W':
+			df.week = some(n)
+			df.weekStartsSunday = k == 'U'
+		case 'w':
+			n--
+			if n < 0 {
+				n = 6
 			}
-			i, ok := indexOf(list, v)
-			if !ok {
-				return time.Time{}, badDate("%q is not in list", strings.ToLower(string(v)))
-			}
-			if f.key == "B" || f.key == "b" {
-				month = some(int64(i))
-			} else {
-				weekday = some(int64(i))
-			}
-		case "f":
-			// fail2ban ignores fractions of pattern dates.
-		case "z", "Z":
-			z := string(v)
-			if z == "Z" || z == "UTC" || z == "GMT" {
-				tzoffset = some(0)
-				continue
-			}
-			m, err := fixedOffset(z)
-			if err != nil {
-				return time.Time{}, err
-			}
-			tzoffset = some(int64(m))
+			df.weekday = some(n)
 		}
+	case 'B', 'b', 'A', 'a':
+		list := monthNames
+		switch k {
+		case 'b':
+			list = monthAbbrs
+		case 'A':
+			list = weekdayNames
+		case 'a':
+			list = weekdayAbbrs
+		}
+		i, ok := indexOf(list, v)
+		if !ok {
+			return badDate("%q is not in list", strings.ToLower(string(v)))
+		}
+		if k == 'B' || k == 'b' {
+			df.month = some(int64(i))
+		} else {
+			df.weekday = some(int64(i))
+		}
+	case 'f':
+		// fail2ban ignores fractions of pattern dates.
+	case 'z', 'Z':
+		m, err := zoneOffset(v)
+		if err != nil {
+			return err
+		}
+		df.tzoffset = some(int64(m))
 	}
+	return nil
+}
 
+// finish is the rest of reGroupDictStrptime: the date from its fields.
+func (c *convCtx) finish(df *dateFields) (time.Time, error) {
+	year, month, day, julian, week, weekday := df.year, df.month, df.day, df.julian, df.week, df.weekday
+	weekStartsSunday, hour, minute, second, tzoffset := df.weekStartsSunday, df.hour, df.minute, df.second, df.tzoffset
 	var nowSecs int64
 	haveNow := false
 	now := func() int64 {
@@ -189,7 +192,8 @@ func (c *convCtx) fromFields(vals []groupValue, pGroup bool, pText string, pOK b
 	}
 	assumeYear := false
 	if !year.set {
-		year = some(naiveFromSeconds(now()).year)
+		now()
+		year = some(c.nowFields.year) // naiveFromSeconds(now()).year
 		assumeYear = true
 	}
 	if !month.set || !day.set {
@@ -213,7 +217,8 @@ func (c *convCtx) fromFields(vals []groupValue, pGroup bool, pText string, pOK b
 	}
 	assumeToday := false
 	if !month.set && !day.set {
-		n := naiveFromSeconds(now())
+		now()
+		n := c.nowFields // naiveFromSeconds(now())
 		month, day = some(n.month), some(n.day)
 		assumeToday = true
 	}
@@ -261,11 +266,60 @@ func (c *convCtx) fromFields(vals []groupValue, pGroup bool, pText string, pOK b
 	if tzoffset.set {
 		return time.Unix(res, 0), nil
 	}
-	t, ok := c.local.mktime(naiveFromSeconds(res), c.guess)
+	// res is in range: naiveFromSeconds(res).seconds() == res.
+	t, ok := c.local.mktimeSecs(res, c.guess, &c.switches)
 	if !ok {
 		return time.Time{}, lineFailed("mktime argument out of range")
 	}
 	return time.Unix(t, 0), nil
+}
+
+// asciiInt reads s when it is 1 to 9 ASCII digits, which is what pyInt
+// would read; ok is false for anything else (pyInt decides then).
+func asciiInt(s []rune) (int64, bool) {
+	if len(s) == 0 || len(s) > 9 {
+		return 0, false
+	}
+	var v int64
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(r-'0')
+	}
+	return v, true
+}
+
+// zoneOffset is the offset in minutes of a %z or %Z value: 0 for Z, UTC
+// and GMT, else fixedOffset's. An offset without abbreviation is read
+// from the runes, without making a string.
+func zoneOffset(v []rune) (int, error) {
+	if runesAre(v, "Z") || runesAre(v, "UTC") || runesAre(v, "GMT") {
+		return 0, nil
+	}
+	w := v
+	if len(w) > 0 && w[len(w)-1] == '\n' {
+		w = w[:len(w)-1] // as fixedOffset does
+	}
+	if len(w) > 0 && (w[0] == '+' || w[0] == '-') {
+		// No abbreviation: fixedOffset reads the runes alone.
+		if m, ok := parseOffsetRunes(w); ok {
+			return m, nil
+		}
+	}
+	return fixedOffset(string(v))
+}
+
+func runesAre(r []rune, s string) bool {
+	if len(r) != len(s) {
+		return false
+	}
+	for i, c := range r {
+		if c != rune(s[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // julianFromWeek is the day of the year of a week number and weekday

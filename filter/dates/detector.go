@@ -50,8 +50,9 @@ type Detector struct {
 	runes       []rune
 	matches     []*match // arena of matches, reused for each line
 	nMatches    int
-	vals        []groupValue
 	searchErr   error // a search that ran out of its budget on this line
+	noFast      bool  // tests: search with regexp2 only
+	ascii       bool  // the line searched is all ASCII
 }
 
 // edge is a position in a line with the characters before and at it; -1
@@ -278,6 +279,19 @@ func (d *Detector) search(e *entry, r []rune, pos, endpos int) *match {
 	if pos > endpos {
 		return nil
 	}
+	if f := e.t.fast; f != nil && !d.noFast {
+		m := d.newMatch(e.t.groups + 1)
+		switch f.search(r, pos, endpos, m.groups, d.ascii) {
+		case fastYes:
+			m.start, m.end = m.groups[0].start, m.groups[0].end
+			e.matches++
+			return m
+		case fastNo:
+			d.nMatches--
+			return nil
+		}
+		d.nMatches-- // a non-ASCII character decides: regexp2 does
+	}
 	in := r[:endpos]
 	var m *match
 	err := e.t.re.FindRunesMatches(in, pos, func(v regexp2.MatchView) bool {
@@ -470,11 +484,8 @@ func (d *Detector) reorder(num int) int {
 // DateDetector (matchTime, then getTime on the matched text). It returns
 // false when no template matches; see Found for what a match means.
 func (d *Detector) Find(line string) (Found, bool) {
-	r := d.runes[:0]
-	for _, c := range line {
-		r = append(r, c)
-	}
-	d.runes = r
+	r, ascii := d.toRunes(line)
+	d.ascii = ascii
 	d.nMatches = 0
 	d.searchErr = nil
 	m, i, err := d.matchTime(r)
@@ -499,7 +510,11 @@ func (d *Detector) Find(line string) (Found, bool) {
 	if !g.ok {
 		return f, true
 	}
-	f.Start, f.End = byteOffsets(line, g.start, g.end)
+	if ascii {
+		f.Start, f.End = g.start, g.end
+	} else {
+		f.Start, f.End = byteOffsets(line, g.start, g.end)
+	}
 	if g.start == g.end {
 		return f, true
 	}
@@ -508,6 +523,29 @@ func (d *Detector) Find(line string) (Found, bool) {
 		f.Time = time.Time{}
 	}
 	return f, true
+}
+
+// toRunes decodes the line into the detector's buffer; ascii reports
+// that rune and byte offsets are the same.
+func (d *Detector) toRunes(line string) (r []rune, ascii bool) {
+	n := len(line)
+	if cap(d.runes) < n {
+		d.runes = make([]rune, 0, n+n/2)
+	}
+	r = d.runes[:n]
+	for i := 0; i < n; i++ {
+		c := line[i]
+		if c >= 0x80 {
+			r = r[:i]
+			for _, c := range line[i:] {
+				r = append(r, c)
+			}
+			d.runes = r
+			return r, false
+		}
+		r[i] = rune(c)
+	}
+	return r, true
 }
 
 // byteOffsets converts two rune offsets of s to byte offsets.
@@ -553,17 +591,6 @@ func (d *Detector) convert(t *template, m *match, r []rune) (time.Time, error) {
 		}
 		return time.Unix(secs, 0), nil
 	}
-	if cap(d.vals) < len(t.fields) {
-		d.vals = make([]groupValue, len(t.fields))
-	}
-	vals := d.vals[:len(t.fields)]
-	for i, f := range t.fields {
-		g := m.group(f.group)
-		vals[i] = groupValue{key: f.key, ok: g.ok}
-		if g.ok {
-			vals[i].text = r[g.start:g.end]
-		}
-	}
 	var pText string
 	pOK := false
 	if t.pGroup > 0 {
@@ -571,7 +598,17 @@ func (d *Detector) convert(t *template, m *match, r []rune) (time.Time, error) {
 			pText, pOK = text(r, g), true
 		}
 	}
-	return d.conv.fromFields(vals, t.pGroup > 0, pText, pOK)
+	var df dateFields
+	for _, f := range t.fields {
+		g := m.group(f.group)
+		if !g.ok {
+			continue
+		}
+		if err := df.read(f.key[0], r[g.start:g.end], t.pGroup > 0, pText, pOK); err != nil {
+			return time.Time{}, err
+		}
+	}
+	return d.conv.finish(&df)
 }
 
 func digitValueHex(c rune) (int, bool) {

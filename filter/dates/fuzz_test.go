@@ -78,7 +78,7 @@ func checkFound(t *testing.T, d *Detector, line string) {
 
 var fuzzLocal *Zone
 
-func fuzzZone(t *testing.T) *Zone {
+func fuzzZone(t testing.TB) *Zone {
 	if fuzzLocal == nil {
 		fuzzLocal = testZone(t)
 	}

@@ -354,10 +354,30 @@ func switchTime(r posixRule, year int64, off int) int64 {
 	return t - int64(off) + int64(r.secs)
 }
 
-func (p *posixTZ) lookup(t int64) (string, int, bool) {
-	year, _, _ := civilFromDays(floorDiv(t, secondsPerDay))
-	c0 := switchTime(p.start, year, p.stdOff)
-	c1 := switchTime(p.end, year, p.dstOff)
+func (p *posixTZ) lookup(t int64) (string, int, bool) { return p.lookupIn(t, nil) }
+
+// yearSwitches keeps the switches of a POSIX zone in one year, for a
+// Detector's conversions (one at a time), which mostly fall in the same
+// year: the switches are computed once per year, not per lookup.
+type yearSwitches struct {
+	p        *posixTZ
+	from, to int64 // the year (UTC)
+	c0, c1   int64 // the switches to DST and back
+}
+
+// lookupIn is lookup with a cache of the switches (nil: none).
+func (p *posixTZ) lookupIn(t int64, ys *yearSwitches) (string, int, bool) {
+	var c0, c1 int64
+	if ys != nil && ys.p == p && t >= ys.from && t < ys.to {
+		c0, c1 = ys.c0, ys.c1
+	} else {
+		year, _, _ := civilFromDays(floorDiv(t, secondsPerDay))
+		c0 = switchTime(p.start, year, p.stdOff)
+		c1 = switchTime(p.end, year, p.dstOff)
+		if ys != nil {
+			*ys = yearSwitches{p, daysFromCivil(year, 1, 1) * secondsPerDay, daysFromCivil(year+1, 1, 1) * secondsPerDay, c0, c1}
+		}
+	}
 	var dst bool
 	if c0 > c1 {
 		dst = t < c1 || t >= c0

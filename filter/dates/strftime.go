@@ -69,7 +69,10 @@ var codes = map[string]code{
 // exactYearRE is %ExY: four-digit years from 2000 to three years after the
 // current one (by the real clock, as fail2ban computes it when it starts),
 // as a range of decades: (?P<Y>20[0-2]\d) in the 2020s.
-func exactYearRE(now time.Time) string {
+func exactYearRE(now time.Time) string { return yearRegex(yearPrefixes(now)) }
+
+// yearPrefixes are the first three digits of the years %ExY takes.
+func yearPrefixes(now time.Time) []string {
 	last := now.Year() + 3
 	first := 2000
 	if now.Year()-1 < first {
@@ -88,6 +91,11 @@ func exactYearRE(now time.Time) string {
 			prefixes = append(prefixes, p)
 		}
 	}
+	return prefixes
+}
+
+// yearRegex is %ExY for its year prefixes.
+func yearRegex(prefixes []string) string {
 	return `(?P<Y>` + groupPrefixes(prefixes) + `\d)`
 }
 

@@ -29,9 +29,10 @@ type template struct {
 	longEpoch bool
 	valueGrp  int // group of the epoch value
 	re        *regexp2.Regexp
-	fields    []field // named groups used by the conversion, by group number
-	groups    int     // number of capturing groups
-	pGroup    int     // group number of an AM/PM group, 0 when none
+	fields    []field      // named groups used by the conversion, by group number
+	groups    int          // number of capturing groups
+	pGroup    int          // group number of an AM/PM group, 0 when none
+	fast      *fastMatcher // a hand-written matcher of the same expression, or nil
 }
 
 // field is a named group whose value the conversion reads.
@@ -40,12 +41,18 @@ type field struct {
 	group int
 }
 
+// conversionKeyList are the group names fail2ban's conversion reads; a
+// template has at most one group of each name.
+const conversionKeyList = "yYmBbdHIMSfAawjUWzZ"
+
 // conversionKeys are the group names fail2ban's conversion reads.
-var conversionKeys = map[string]bool{
-	"y": true, "Y": true, "m": true, "B": true, "b": true, "d": true,
-	"H": true, "I": true, "M": true, "S": true, "f": true, "A": true,
-	"a": true, "w": true, "j": true, "U": true, "W": true, "z": true, "Z": true,
-}
+var conversionKeys = func() map[string]bool {
+	m := map[string]bool{}
+	for _, k := range conversionKeyList {
+		m[string(k)] = true
+	}
+	return m
+}()
 
 // SearchBudget bounds one template search over one line. The default
 // templates take microseconds; a datepattern that backtracks without end
@@ -74,6 +81,9 @@ func (t *template) compile() error {
 		if n > t.groups {
 			t.groups = n
 		}
+	}
+	if f := fastMatchers[t.regex]; f != nil && t.kind == kindPattern && f.groups == t.groups {
+		t.fast = f
 	}
 	for _, name := range c.GetGroupNames() {
 		num := c.GroupNumberFromName(name)
@@ -292,7 +302,9 @@ func shared(key string) *template {
 // initDefaults builds the defaults; it runs once, before any detector.
 func initDefaults() error {
 	defaultsOnce.Do(func() {
-		exactYear = exactYearRE(LocalZone().localTime(realNow()))
+		years := yearPrefixes(LocalZone().localTime(realNow()))
+		exactYear = yearRegex(years)
+		initFast(years, exactYear)
 		building = map[string]*template{}
 		defer func() { building = nil }()
 		var copies []*template

@@ -128,7 +128,10 @@ func parseTZif(data []byte) (*tzFile, error) {
 	return f, nil
 }
 
-func (f *tzFile) lookup(t int64) (string, int, bool) {
+func (f *tzFile) lookup(t int64) (string, int, bool) { return f.lookupIn(t, nil) }
+
+// lookupIn is lookup with a cache of the footer's switches (nil: none).
+func (f *tzFile) lookupIn(t int64, ys *yearSwitches) (string, int, bool) {
 	n := len(f.trans)
 	var ti ttInfo
 	switch {
@@ -142,7 +145,7 @@ func (f *tzFile) lookup(t int64) (string, int, bool) {
 		}
 		ti = f.types[i]
 	case t >= f.trans[n-1] && f.footer != nil:
-		abbr, off, dst := f.footer.lookup(t)
+		abbr, off, dst := f.footer.lookupIn(t, ys)
 		if f.renamed {
 			abbr = f.stdName
 			if dst {

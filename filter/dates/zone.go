@@ -30,14 +30,17 @@ func (z *Zone) Lookup(t time.Time) (abbr string, offset int, dst bool) {
 	return z.lookup(t.Unix())
 }
 
-func (z *Zone) lookup(t int64) (abbr string, offset int, dst bool) {
+func (z *Zone) lookup(t int64) (abbr string, offset int, dst bool) { return z.lookupIn(t, nil) }
+
+// lookupIn is lookup with a cache of the zone's switches (nil: none).
+func (z *Zone) lookupIn(t int64, ys *yearSwitches) (abbr string, offset int, dst bool) {
 	switch {
 	case z.fixed:
 		return z.name, z.offset, false
 	case z.file != nil:
-		return z.file.lookup(t)
+		return z.file.lookupIn(t, ys)
 	case z.posix != nil:
-		return z.posix.lookup(t)
+		return z.posix.lookupIn(t, ys)
 	}
 	return "UTC", 0, false
 }
