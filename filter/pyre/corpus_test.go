@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // corpus is oracle.py's corpus answer: every regex of every stock filter
@@ -68,8 +69,8 @@ func TestCorpusOracle(t *testing.T) {
 	t.Logf("fail2ban %s, Python %s (Unicode %s): %d filters, %d patterns, %d subjects, %d searches in %.2fs",
 		c.Fail2ban, c.Python, c.Unidata, len(c.Filters), len(c.Patterns), len(c.Subjects), c.Searches, c.Seconds)
 	var diffs []string
-	pairs, matched, fast := 0, 0, 0
-	var goTime, netTime time.Duration
+	pairs, matched, fast, onBT, split, btAnswered := 0, 0, 0, 0, 0, 0
+	var btTime, goTime, netTime time.Duration
 	for i, p := range c.Patterns {
 		where := strings.Join(p.Where, "; ")
 		r, err := Compile(p.Raw, Options{UseDNS: p.UseDNS, Multiline: p.Multiline, Budget: oracleBudget})
@@ -87,8 +88,15 @@ func TestCorpusOracle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		goOnly := withoutMatcher(t, r)
 		if r.FastPath() {
 			fast++
+		}
+		if r.bt != nil {
+			onBT++
+			if r.bt.splits > 0 {
+				split++
+			}
 		}
 		want := map[int][]int{}
 		for _, res := range c.Results[i] {
@@ -103,27 +111,46 @@ func TestCorpusOracle(t *testing.T) {
 			if want[si] != nil {
 				matched++
 			}
-			for _, re := range []*Regex{r, slow} {
-				t0 := time.Now()
-				m, err := re.Search(s)
-				if re == slow {
-					netTime += time.Since(t0)
-				} else {
-					goTime += time.Since(t0)
+			if r.bt != nil && utf8.ValidString(s) {
+				// The matcher alone, without the required-literal
+				// check before it.
+				if m, ok := r.bt.find(s, false); ok {
+					btAnswered++
+					if got := spansOf(m); !slices.Equal(got, want[si]) {
+						diffs = append(diffs, fmt.Sprintf("%s (pyre's matcher alone) on %q:\n  pyre   %v\n  Python %v",
+							where, s, got, want[si]))
+					}
 				}
+			}
+			for _, e := range []struct {
+				name string
+				re   *Regex
+				took *time.Duration
+			}{{"as Search runs it", r, &btTime}, {"Go's regexp, then regexp2", goOnly, &goTime}, {"regexp2 alone", slow, &netTime}} {
+				t0 := time.Now()
+				m, err := e.re.Search(s)
+				*e.took += time.Since(t0)
 				if err != nil {
 					diffs = append(diffs, fmt.Sprintf("%s on %q: %v", where, s, err))
 					continue
 				}
 				if got := spansOf(m); !slices.Equal(got, want[si]) {
-					diffs = append(diffs, fmt.Sprintf("%s (fast path %v) on %q:\n  pyre   %v\n  Python %v\n  translation %s",
-						where, re.FastPath(), s, got, want[si], re.Translation()))
+					diffs = append(diffs, fmt.Sprintf("%s (%s) on %q:\n  pyre   %v\n  Python %v\n  translation %s",
+						where, e.name, s, got, want[si], e.re.Translation()))
 				}
 			}
 		}
 	}
-	t.Logf("%d pairs (%d matches), %d of %d patterns on the Go fast path; pyre %v with fast path, %v regexp2 only; %d differences",
-		pairs, matched, fast, len(c.Patterns), goTime.Round(time.Millisecond), netTime.Round(time.Millisecond), len(diffs))
+	t.Logf("%d pairs (%d matches); of %d patterns, %d on pyre's matcher (%d split at a conditional), %d on Go's regexp; the matcher alone answered %d pairs",
+		pairs, matched, len(c.Patterns), onBT, split, fast, btAnswered)
+	// All but sshd's rfc5424 prefregex ((?:[^\]"]*|"[^"]*")* repeats
+	// what can match empty) are on the matcher, and sshd's "Failed"
+	// failregexes are split at their conditionals.
+	if onBT < len(c.Patterns)-5 || split == 0 {
+		t.Errorf("%d of %d stock patterns on pyre's matcher, %d split; want all but a few, some split", onBT, len(c.Patterns), split)
+	}
+	t.Logf("pyre %v as Search runs it, %v on Go's regexp and regexp2, %v on regexp2 alone; %d differences",
+		btTime.Round(time.Millisecond), goTime.Round(time.Millisecond), netTime.Round(time.Millisecond), len(diffs))
 	for i, d := range diffs {
 		if i == 40 {
 			t.Errorf("... and %d more", len(diffs)-i)

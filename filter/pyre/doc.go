@@ -9,15 +9,23 @@
 // character test spelled as an explicit code-point set, so that \w, \d,
 // \s, (?i), $, \Z and \b keep Python's meaning rather than .NET's.
 //
-// Two shortcuts give the same answers faster. A literal every match must
-// contain is looked for first (most lines miss most failregexes). Where Go's
-// regexp provably agrees with Python (no lookaround, back-reference,
-// conditional or atomic group, no repeat over an empty-matching body, and a
-// subject it agrees on: ASCII when \b is used, no inner newline when $
-// is), Search uses it: it is linear, so such patterns cannot backtrack
-// catastrophically. One-character lookbehinds the pattern already
-// guarantees, like the (?<=:) of fail2ban's IPv6 expression, are dropped
-// first, which puts <HOST> and <ADDR> patterns on that path.
+// Shortcuts give the same answers faster. A literal every match must
+// contain is looked for first (most lines miss most failregexes). Then
+// pyre's own matcher runs (backtrack.go): a backtracking machine over the
+// pattern tree, on the subject's bytes, for the part of re where every
+// backtracking engine agrees (no repeat over what can match empty, no
+// back-reference under (?i)); it splits a pattern at the branches that
+// decide a later conditional, so that each branch has its conditionals
+// settled and first checks the strings it must match, and it gives up
+// after a number of steps proportional to the subject. Where it does not
+// serve the pattern, or gives up, Go's regexp serves where it provably
+// agrees with Python (no lookaround, back-reference, conditional or
+// atomic group, no repeat over an empty-matching body, and a subject it
+// agrees on: ASCII when \b is used, no inner newline when $ is): it is
+// linear, so such patterns cannot backtrack catastrophically. One-character
+// lookbehinds the pattern already guarantees, like the (?<=:) of
+// fail2ban's IPv6 expression, are dropped first, which puts <HOST> and
+// <ADDR> patterns on that path. regexp2 answers the rest.
 //
 // Every regexp2 match runs under a budget (Options.Budget, a time limit,
 // plus a bound on the backtracking stack); one that runs out returns an

@@ -159,6 +159,15 @@ func (m *Match) groups() map[string]pyValue {
 // captures stay, as in fail2ban. A tuple field holds the tuple's Python
 // repr, e.g. ('192.0.2.1', 'left'), which is how fail2ban prints it.
 func (m *Match) Fields() map[string]string {
+	if m.simpleFields() {
+		out := make(map[string]string, len(m.re.nameOrder))
+		for i, n := range m.re.nameOrder {
+			if s, ok := m.GroupN(m.re.nameNums[i]); ok {
+				out[n] = s
+			}
+		}
+		return out
+	}
 	g := m.groups()
 	out := make(map[string]string, len(g))
 	for k, v := range g {
@@ -178,6 +187,16 @@ func (m *Match) MergeFields(pre map[string]string) map[string]string {
 	for k, v := range pre {
 		out[k] = v
 	}
+	if m.simpleFields() {
+		for i, n := range m.re.nameOrder {
+			if s, ok := m.GroupN(m.re.nameNums[i]); ok {
+				out[n] = s
+			} else {
+				delete(out, n)
+			}
+		}
+		return out
+	}
 	for k, v := range m.groups() {
 		if v.none {
 			delete(out, k)
@@ -187,6 +206,10 @@ func (m *Match) MergeFields(pre map[string]string) map[string]string {
 	}
 	return out
 }
+
+// simpleFields reports whether the fields are the named groups as they
+// are: no alt_ or tuple_ group to merge (getGroups without its loops).
+func (m *Match) simpleFields() bool { return len(m.re.alt) == 0 && len(m.re.tuple) == 0 }
 
 // SkippedLines are the lines <SKIPLINES> groups took in a multi-line
 // match (Regex.getSkippedLines), which fail2ban gives back to the buffer.

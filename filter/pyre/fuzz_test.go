@@ -83,6 +83,7 @@ func FuzzTranslate(f *testing.F) {
 		if err != nil || !fast.FastPath() || !fast.goOK(subject) {
 			return
 		}
+		fast.bt = nil // Go's regexp itself (FuzzBacktrack checks pyre's matcher)
 		slow, err := CompilePython(pattern, Options{Multiline: multiline, Budget: 10 * time.Millisecond, NoFastPath: true})
 		if err != nil {
 			t.Fatal(err)

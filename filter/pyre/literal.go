@@ -5,6 +5,62 @@ import (
 	"unicode/utf8"
 )
 
+// litFinder finds a literal by its rarest byte (by a rough ranking of
+// bytes in log text): strings.Index looks for the first byte, which in
+// fail2ban's literals is often a space.
+type litFinder struct {
+	lit string
+	k   int // the index of its rarest byte
+}
+
+func newLitFinder(lit string) litFinder {
+	f := litFinder{lit: lit}
+	for i := 1; i < len(lit); i++ {
+		if byteRank[lit[i]] > byteRank[lit[f.k]] {
+			f.k = i
+		}
+	}
+	return f
+}
+
+// absent reports whether s lacks the literal (never, for "").
+func (f *litFinder) absent(s string) bool { return f.lit != "" && f.index(s) < 0 }
+
+// index is strings.Index(s, f.lit).
+func (f *litFinder) index(s string) int {
+	n, k := len(f.lit), f.k
+	if n == 0 {
+		return 0
+	}
+	b := f.lit[k]
+	// A match at p has b at p+k: p+k runs over k..len(s)-n+k.
+	for i := k; i <= len(s)-n+k; i++ {
+		j := strings.IndexByte(s[i:len(s)-n+k+1], b)
+		if j < 0 {
+			return -1
+		}
+		i += j
+		if s[i-k:i-k+n] == f.lit {
+			return i - k
+		}
+	}
+	return -1
+}
+
+// byteRank ranks bytes from common to rare in log lines: a space, then
+// lowercase letters by English frequency, digits and usual punctuation;
+// everything else (capitals, other symbols, non-ASCII) is rarer.
+var byteRank = func() (r [256]int) {
+	for i := range r {
+		r[i] = 200
+	}
+	const common = " etaoinshrdlcumwfgypbvkjxqz0123456789.:/-_=[]()',\"\n"
+	for i := 0; i < len(common); i++ {
+		r[common[i]] = i
+	}
+	return r
+}()
+
 // requiredLiteral is the longest string every match must contain, found
 // in the pattern's mandatory sequence: runs of literal characters outside
 // alternations, optional parts and lookarounds. A subject without it

@@ -7,6 +7,34 @@ type Match struct {
 	re  *Regex
 }
 
+// A Match and the offsets of a pattern with few groups are allocated
+// together.
+type (
+	matchBuf8 struct {
+		m   Match
+		loc [8]int
+	}
+	matchBuf16 struct {
+		m   Match
+		loc [16]int
+	}
+)
+
+// newMatch returns a Match with n offsets.
+func newMatch(n int) *Match {
+	switch {
+	case n <= 8:
+		b := new(matchBuf8)
+		b.m.loc = b.loc[:n:n]
+		return &b.m
+	case n <= 16:
+		b := new(matchBuf16)
+		b.m.loc = b.loc[:n:n]
+		return &b.m
+	}
+	return &Match{loc: make([]int, n)}
+}
+
 // Span is the match's start and end as byte offsets in the subject.
 func (m *Match) Span() (start, end int) { return m.loc[0], m.loc[1] }
 

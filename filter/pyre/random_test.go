@@ -173,7 +173,7 @@ func TestRandomOracle(t *testing.T) {
 			matchQuery{Pattern: p, Multiline: ml, Subject: s, Op: "match"})
 	}
 	answers := pythonMatches(t, qs)
-	accepted, fast, diffs := 0, 0, 0
+	accepted, fast, onBT, split, diffs := 0, 0, 0, 0, 0
 	for i, q := range qs {
 		a := answers[i]
 		r, err := CompilePython(q.Pattern, Options{Multiline: q.Multiline, Budget: oracleBudget})
@@ -196,7 +196,13 @@ func TestRandomOracle(t *testing.T) {
 			fast++
 		}
 		slow, _ := CompilePython(q.Pattern, Options{Multiline: q.Multiline, NoFastPath: true, Budget: oracleBudget})
-		for _, re := range []*Regex{r, slow} {
+		if r.bt != nil {
+			onBT++
+			if r.bt.splits > 0 {
+				split++
+			}
+		}
+		for _, re := range []*Regex{r, withoutMatcher(t, r), slow} {
 			m, err := re.find(q.Subject, q.Op == "match")
 			if err != nil {
 				t.Errorf("%q on %q: %v", q.Pattern, q.Subject, err)
@@ -205,11 +211,12 @@ func TestRandomOracle(t *testing.T) {
 			if got := spansOf(m); !slices.Equal(got, a.Spans) {
 				diffs++
 				if diffs < 30 {
-					t.Errorf("%s %q on %q (fast path %v, multiline %v): pyre %v, Python %v\n  translation %s",
-						q.Op, q.Pattern, q.Subject, re.FastPath(), q.Multiline, got, a.Spans, re.Translation())
+					t.Errorf("%s %q on %q (matcher %v, fast path %v, multiline %v): pyre %v, Python %v\n  translation %s",
+						q.Op, q.Pattern, q.Subject, re.bt != nil, re.FastPath(), q.Multiline, got, a.Spans, re.Translation())
 				}
 			}
 		}
 	}
-	t.Logf("%d queries, %d on patterns both accept (%d on the Go fast path), %d differences", len(qs), accepted, fast, diffs)
+	t.Logf("%d queries, %d on patterns both accept (%d on pyre's matcher, %d of them split at a conditional; %d on the Go fast path), %d differences",
+		len(qs), accepted, onBT, split, fast, diffs)
 }

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	atomics "sync/atomic" // emit.go has an atomic
 	"time"
 
 	"github.com/dlclark/regexp2/v2"
@@ -21,9 +22,9 @@ type Options struct {
 	Multiline bool
 	// Budget bounds one Search or Match; 0 means DefaultBudget.
 	Budget time.Duration
-	// NoFastPath runs every match on regexp2: no Go regexp, no
-	// required-literal check, even where they give the same answer; for
-	// benchmarks and tests.
+	// NoFastPath runs every match on regexp2: no required-literal
+	// check, no pyre matcher, no Go regexp, even where they give the
+	// same answer; for benchmarks and tests.
 	NoFastPath bool
 }
 
@@ -36,6 +37,7 @@ type Regex struct {
 	ngroups   int
 	names     map[string]int // Python group name -> number
 	nameOrder []string       // named groups in definition order (groupindex)
+	nameNums  []int          // their numbers
 	alt       []complexName
 	tuple     []complexName
 
@@ -47,7 +49,9 @@ type Regex struct {
 	goRe   *regexp.Regexp  // Go's regexp, when provably the same
 	goA    *regexp.Regexp  // its anchored form
 	goNeed needs           // what goRe assumes of the subject
-	lit    string          // every match contains it (see requiredLiteral)
+	bt     *btProg         // pyre's own matcher (backtrack.go), tried first
+	btSkip atomics.Int32   // searches left before bt is tried again after it gave up
+	lit    litFinder       // every match contains its literal (see requiredLiteral)
 	tree   *node
 }
 
@@ -110,7 +114,7 @@ func compilePython(pattern string, o Options) (*Regex, error) {
 		ngroups: pp.groups,
 		names:   pp.names,
 		tree:    tree,
-		lit:     lit,
+		lit:     newLitFinder(lit),
 	}
 	if r.budget == 0 {
 		r.budget = DefaultBudget
@@ -118,6 +122,7 @@ func compilePython(pattern string, o Options) (*Regex, error) {
 	for g := 1; g <= pp.groups; g++ {
 		if n := pp.groupName[g]; n != "" {
 			r.nameOrder = append(r.nameOrder, n)
+			r.nameNums = append(r.nameNums, g)
 		}
 	}
 	r.alt, r.tuple = complexNames(r.nameOrder)
@@ -137,6 +142,7 @@ func compilePython(pattern string, o Options) (*Regex, error) {
 	}
 	if !o.NoFastPath {
 		r.goRe, r.goNeed = compileGo(tree)
+		r.bt = compileBT(tree, pp.groups, lit, r.budget)
 	}
 	return r, nil
 }

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/dlclark/regexp2/v2"
 )
@@ -22,8 +22,18 @@ func (r *Regex) find(s string, anchored bool) (*Match, error) {
 	if anchored {
 		r.anchor.Do(r.compileAnchored)
 	}
-	if r.lit != "" && !r.opts.NoFastPath && !strings.Contains(s, r.lit) {
+	if !r.opts.NoFastPath && r.lit.absent(s) {
 		return nil, nil
+	}
+	if r.bt != nil && len(s) <= btMaxSubject && r.tryBT() && utf8.ValidString(s) {
+		m, ok := r.bt.find(s, anchored)
+		if ok {
+			if m != nil {
+				m.s, m.re = s, r
+			}
+			return m, nil
+		}
+		r.btSkip.Store(btSkip)
 	}
 	if r.goRe != nil && r.goOK(s) {
 		re := r.goRe
@@ -48,6 +58,16 @@ func (r *Regex) find(s string, anchored bool) (*Match, error) {
 		return nil, nil
 	}
 	return &Match{s: s, loc: loc, re: r}, nil
+}
+
+// tryBT reports whether to try pyre's matcher: not for the btSkip
+// searches after it gave up.
+func (r *Regex) tryBT() bool {
+	if r.btSkip.Load() <= 0 {
+		return true
+	}
+	r.btSkip.Add(-1)
+	return false
 }
 
 // runeBufs recycles the []rune form of subjects: regexp2 matches runes.

@@ -139,8 +139,8 @@ func TestSimplify(t *testing.T) {
 		if got := strings.Contains(tr, "(?<=") || strings.Contains(tr, "(?<!"); got != c.lookbehind {
 			t.Errorf("%q: lookbehind left = %v, want %v: %s", c.pattern, got, c.lookbehind, r.Translation())
 		}
-		if r.lit != c.literal {
-			t.Errorf("%q: required literal %q, want %q", c.pattern, r.lit, c.literal)
+		if r.lit.lit != c.literal {
+			t.Errorf("%q: required literal %q, want %q", c.pattern, r.lit.lit, c.literal)
 		}
 	}
 }
@@ -148,10 +148,13 @@ func TestSimplify(t *testing.T) {
 func TestConstructs(t *testing.T) {
 	for _, c := range constructCases {
 		t.Run(c.name, func(t *testing.T) {
-			for _, fast := range []bool{true, false} {
-				r, err := Compile(c.pattern, Options{Multiline: c.multiline, NoFastPath: !fast})
+			for _, v := range []string{"as is", "without pyre's matcher", "regexp2 alone"} {
+				r, err := Compile(c.pattern, Options{Multiline: c.multiline, NoFastPath: v == "regexp2 alone"})
 				if err != nil {
 					t.Fatalf("Compile(%q): %v", c.pattern, err)
+				}
+				if v == "without pyre's matcher" {
+					r.bt = nil
 				}
 				find := r.Search
 				if c.match {
@@ -162,8 +165,8 @@ func TestConstructs(t *testing.T) {
 					t.Fatal(err)
 				}
 				if got := groupTexts(m, r.Groups()); !slices.Equal(got, c.want) {
-					t.Errorf("%q on %q (fast path %v): got %q, want %q\ntranslation %s",
-						c.pattern, c.subject, r.FastPath(), got, c.want, r.Translation())
+					t.Errorf("%q on %q (%s, fast path %v): got %q, want %q\ntranslation %s",
+						c.pattern, c.subject, v, r.FastPath(), got, c.want, r.Translation())
 				}
 			}
 		})
@@ -210,13 +213,17 @@ func TestConstructsOracle(t *testing.T) {
 			continue
 		}
 		r, _ := Compile(c.pattern, Options{Multiline: c.multiline})
-		find := r.Search
-		if c.match {
-			find = r.Match
-		}
-		m, _ := find(c.subject)
-		if got := spansOf(m); !slices.Equal(got, a.Spans) {
-			t.Errorf("%s: %q on %q: pyre %v, Python %v", c.name, c.pattern, c.subject, got, a.Spans)
+		slow, _ := Compile(c.pattern, Options{Multiline: c.multiline, NoFastPath: true})
+		for _, r := range []*Regex{r, withoutMatcher(t, r), slow} {
+			find := r.Search
+			if c.match {
+				find = r.Match
+			}
+			m, _ := find(c.subject)
+			if got := spansOf(m); !slices.Equal(got, a.Spans) {
+				t.Errorf("%s: %q on %q (matcher %v, fast path %v): pyre %v, Python %v",
+					c.name, c.pattern, c.subject, r.bt != nil, r.FastPath(), got, a.Spans)
+			}
 		}
 	}
 }
@@ -399,17 +406,21 @@ func TestTrickyOracle(t *testing.T) {
 			t.Errorf("%q: Python refuses it: %s", q.Pattern, answers[i].Error)
 			continue
 		}
-		for _, o := range []Options{{}, {NoFastPath: true}} {
-			r, err := CompilePython(q.Pattern, o)
-			if err != nil {
-				t.Fatal(err)
-			}
+		r, err := CompilePython(q.Pattern, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slow, err := CompilePython(q.Pattern, Options{NoFastPath: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range []*Regex{r, withoutMatcher(t, r), slow} {
 			m, err := r.Search(q.Subject)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got := spansOf(m); !slices.Equal(got, answers[i].Spans) {
-				t.Errorf("%q on %q (fast path %v): pyre %v, Python %v", q.Pattern, q.Subject, r.FastPath(), got, answers[i].Spans)
+				t.Errorf("%q on %q (matcher %v, fast path %v): pyre %v, Python %v", q.Pattern, q.Subject, r.bt != nil, r.FastPath(), got, answers[i].Spans)
 			}
 		}
 	}
