@@ -19,7 +19,7 @@ FUZZTIME  ?= 10000x
 # php-cli and phpunit (the PHP client), python3 (pickle interop), systemd
 # and systemd-journal-remote (journalctl, and real journal files for the
 # journal source's tests).
-DEB_PKGS  := fail2ban python3 nftables iproute2 php-cli phpunit systemd systemd-journal-remote
+DEB_PKGS  := fail2ban python3 nftables iproute2 php-cli phpunit systemd systemd-journal-remote redis-server
 
 # Fuzz targets and their packages, run briefly by `make test`, longer by `make fuzz`.
 FUZZ_TARGETS := protocol:FuzzReadMessage protocol:FuzzDecode protocol:FuzzDecodeMatchesGopickle protocol:FuzzDecodeReply protocol:FuzzParseCommand server:FuzzRequest server:FuzzDispatch store:FuzzDecode config:FuzzLoad jail:FuzzParseDuration jail:FuzzParseAddr filter/conf:FuzzRead filter/conf:FuzzParseSpec source:FuzzLineSplit source:FuzzDecode source:FuzzJournalEntry source:FuzzParseJournalMatch filter/dates:FuzzPattern filter/dates:FuzzFind filter/dates:FuzzParseZone filter/dates:FuzzZoneFromTZ filter/dates:FuzzTZif filter/dates:FuzzTranslate filter/pyre:FuzzCompile filter/pyre:FuzzTranslate filter/pyre:FuzzDecode filter/pyre:FuzzBacktrack filter:FuzzProcess cmd/banctl:FuzzRegexArgs

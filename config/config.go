@@ -60,9 +60,30 @@ type Config struct {
 	// FilterDirs are where jails' filters (fail2ban's filter.d files) are
 	// looked up, in order: banserver's own first, then fail2ban's.
 	FilterDirs []string `mapstructure:"filter_dirs"`
+	// Cluster shares failures and bans of jails with shared: true with
+	// other banserver nodes through Redis; without it nothing is shared.
+	Cluster Cluster `mapstructure:"cluster"`
 
 	purgeAge time.Duration // DBPurgeAge, parsed by validate
 }
+
+// Cluster configures sharing with other nodes through Redis.
+type Cluster struct {
+	// Redis is the server's URL: redis://[user:password@]host:port/db,
+	// rediss:// for TLS, unix:///path/to.sock; a password not in the URL
+	// is read from BANSERVER_REDIS_PASSWORD. Sentinel and Redis Cluster
+	// through the query parameters the cluster package documents. Empty:
+	// no cluster.
+	Redis string `mapstructure:"redis"`
+	// Node names this host in the cluster (default: the hostname).
+	Node string `mapstructure:"node"`
+	// Prefix is put before every Redis key (default banserver): clusters
+	// sharing one Redis keep apart by it.
+	Prefix string `mapstructure:"prefix"`
+}
+
+// Enabled reports whether the config joins a cluster.
+func (c Cluster) Enabled() bool { return c.Redis != "" }
 
 // PurgeAge is dbpurgeage, parsed.
 func (c *Config) PurgeAge() time.Duration { return c.purgeAge }
@@ -164,6 +185,9 @@ type Jail struct {
 	// IPv6Prefix, e.g. 64, counts and bans IPv6 attackers by prefix; 0 is
 	// per address.
 	IPv6Prefix int `mapstructure:"ipv6prefix"`
+	// Shared counts the jail's failures and makes its bans with the
+	// cluster's other nodes (needs cluster.redis).
+	Shared bool `mapstructure:"shared"`
 	// fail2ban's bantime.* options, spelled as in its jail.conf; values
 	// in its syntax (booleans, factor, "1 2 4 8" multipliers, times).
 	BanTimeIncrement    string `mapstructure:"bantime.increment"`

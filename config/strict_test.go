@@ -216,6 +216,20 @@ func TestLoadRange(t *testing.T) {
 			want: []string{"jails[0].ipv6prefix: 8 is out of range 16..128, or 0"}},
 		{name: "ipv6prefix too long", yaml: jail("ipv6prefix: 129"),
 			want: []string{"jails[0].ipv6prefix: 129 is out of range"}},
+		{name: "shared without a cluster", yaml: jail("shared: true"),
+			want: []string{"jails[0].shared: true without cluster.redis"}},
+		{name: "cluster node without redis", yaml: "cluster:\n  node: web1\n",
+			want: []string{"cluster.redis: missing"}},
+		{name: "cluster redis not a URL", yaml: "cluster:\n  redis: \"http://u:secret@h\"\n",
+			want: []string{"cluster.redis: \"http://u:xxxxx@h\" is not a Redis URL"}},
+		{name: "cluster node with a space", yaml: "cluster:\n  redis: redis://h:6379\n  node: web 1\n",
+			want: []string{"cluster.node: \"web 1\""}},
+		{name: "cluster with a shared jail", yaml: "cluster:\n  redis: unix:///run/redis/redis.sock\n  node: web1\n" + jail("shared: true"),
+			check: func(t *testing.T, c *Config) {
+				if c.Cluster.Prefix != "banserver" || c.Cluster.Node != "web1" || !c.Jails[0].Parsed().Shared {
+					t.Errorf("cluster %+v, jail shared %v", c.Cluster, c.Jails[0].Parsed().Shared)
+				}
+			}},
 		{name: "ipv6prefix 0 and 16", yaml: "jails:\n  - name: a\n    ipv6prefix: 0\n  - name: b\n    ipv6prefix: 16\n"},
 		{name: "sub-second findtime", yaml: jail("findtime: 0.4"),
 			want: []string{`jails[0].findtime: "0.4" is under a second`, "whole seconds"}},

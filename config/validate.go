@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
+	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -136,6 +139,55 @@ func (c *Config) validate(p *problems, ch Checks) {
 		}
 	}
 	c.validateJails(p, ch)
+	c.validateCluster(p)
+}
+
+// validateCluster checks the cluster section: a shared jail needs a
+// cluster to share with, and the node's name goes into every ban it
+// shares.
+func (c *Config) validateCluster(p *problems) {
+	cl := &c.Cluster
+	if cl.Redis == "" {
+		if cl.Node != "" || (cl.Prefix != "" && cl.Prefix != "banserver") {
+			p.invalid("cluster.redis", "missing: cluster.node and cluster.prefix need the Redis URL to share through")
+		}
+		for i, j := range c.Jails {
+			if j.Shared {
+				p.invalid(fmt.Sprintf("jails[%d].shared", i), "true without cluster.redis: set cluster.redis to the Redis URL, or remove shared")
+			}
+		}
+		return
+	}
+	if u, err := url.Parse(cl.Redis); err != nil || !slices.Contains([]string{"redis", "rediss", "unix"}, u.Scheme) {
+		p.invalid("cluster.redis", "%q is not a Redis URL: write redis://host:6379/0, rediss://host:6380 or unix:///run/redis/redis.sock", redactURL(cl.Redis))
+	}
+	if cl.Node == "" {
+		h, err := os.Hostname()
+		if err != nil || h == "" {
+			p.invalid("cluster.node", "missing, and the hostname is unknown (%v): name this node", err)
+		}
+		cl.Node = h
+	}
+	if strings.ContainsAny(cl.Node, " \t\n|") || len(cl.Node) > 255 {
+		p.invalid("cluster.node", "%q: write a name of up to 255 characters without spaces or |", cl.Node)
+	}
+	if cl.Prefix == "" {
+		cl.Prefix = "banserver"
+	} else if strings.ContainsAny(cl.Prefix, " \t\n{}") {
+		p.invalid("cluster.prefix", "%q: write a name without spaces or braces", cl.Prefix)
+	}
+	for i := range c.Jails {
+		c.Jails[i].parsed.Shared = c.Jails[i].Shared
+	}
+}
+
+// redactURL hides a URL's password for messages.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }
 
 func (c *Config) validateSocket(p *problems) {

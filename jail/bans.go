@@ -258,6 +258,9 @@ func (m *Manager) AttemptAt(name string, addr netip.Addr, at time.Time, msgs []s
 		return 1, nil
 	}
 	j.failTotal++
+	if j.cfg.Shared && m.onFail != nil {
+		m.onFail(Failure{Jail: j.name, Key: key, At: at, Count: max(len(msgs), 1), MaxRetry: j.cfg.MaxRetry, FindTime: j.cfg.FindTime})
+	}
 	ban, matches, held := m.fails.record(j, key.Addr(), atNs, max(len(msgs), 1), msgs, j.cfg.MaxRetry, window(j.cfg.FindTime))
 	if !ban {
 		j.mu.Unlock()

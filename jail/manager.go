@@ -60,6 +60,9 @@ type Config struct {
 	// instead of by address; 0 or 128 is per address. A prefix that would
 	// cover an ignored or own address falls back to the single address.
 	IPv6Prefix int
+	// Shared counts the jail's failures and makes its bans with the other
+	// nodes of a cluster: see Options.OnFailure and cluster.go.
+	Shared bool
 }
 
 // DefaultConfig returns the settings fail2ban gives a jail created with
@@ -129,6 +132,7 @@ const (
 	CauseExpired                  // the ban's time ran out
 	CauseJailStopped              // the jail was stopped
 	CauseRestored                 // Restore brought a stored ban back
+	CauseCluster                  // another node of the cluster made the change
 )
 
 // String returns the cause's name.
@@ -140,6 +144,8 @@ func (c Cause) String() string {
 		return "jail stopped"
 	case CauseRestored:
 		return "restored"
+	case CauseCluster:
+		return "cluster"
 	}
 	return "command"
 }
@@ -196,6 +202,11 @@ type Options struct {
 	// failures are still counted but their messages not kept.
 	MaxMatchLen int
 	MatchBudget int64
+	// OnFailure receives each failure counted in a shared jail (see
+	// Config.Shared), for the cluster; may be nil. It is called with the
+	// jail's lock held, on the attempt's path: it must only queue, never
+	// block or call back into the Manager.
+	OnFailure func(Failure)
 }
 
 // Manager holds the jails. All methods are safe for concurrent use.
@@ -206,6 +217,7 @@ type Manager struct {
 	history func(jail string, prefix netip.Prefix, overall bool) int
 	rnd     func() float64
 	journal Journal
+	onFail  func(Failure)
 
 	mu    sync.RWMutex // guards jails; taken before any jail.mu
 	jails map[string]*jail
@@ -250,6 +262,7 @@ func NewManager(opts Options) *Manager {
 		history: opts.History,
 		rnd:     opts.Rand,
 		journal: opts.Journal,
+		onFail:  opts.OnFailure,
 		jails:   make(map[string]*jail),
 	}
 	if m.now == nil {

@@ -54,6 +54,9 @@ func (s *Server) statusLines(names []string) []any {
 			out = append(out, protocol.Tuple{"Ban store", h})
 		}
 	}
+	if s.o.Cluster != nil {
+		out = append(out, protocol.Tuple{"Cluster", s.o.Cluster().Summary()})
+	}
 	return out
 }
 

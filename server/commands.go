@@ -94,6 +94,7 @@ func init() {
 		{name: "help", min: 1, class: read, help: "this list", run: (*Server).cmdHelp},
 		{name: "status", min: 1, class: read, help: "jails and their count", run: (*Server).cmdStatus},
 		{name: "status --all", args: "[FLAVOR]", min: 2, class: read, help: "status, then every jail's status (fail2ban 1.1)", run: (*Server).cmdStatusAll},
+		{name: "cluster", min: 1, class: read, help: "the cluster's state: node, Redis, connected, lag, last error (banserver)", run: (*Server).cmdCluster},
 		{name: "stats", min: 1, class: read, help: "each jail's backend, failures and bans (fail2ban 1.1)", run: (*Server).cmdStats},
 		{name: "statistics", min: 1, class: read, run: (*Server).cmdStats},
 		{name: "statistic", min: 1, class: read, run: (*Server).cmdStats},

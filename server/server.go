@@ -82,6 +82,9 @@ type Options struct {
 	// settings, start and stop start and stop them. Without it those
 	// commands answer that log jails are not available.
 	LogJails LogJails
+	// Cluster, when set, is the state of the daemon's cluster node:
+	// `status` shows its summary, `cluster` all of it.
+	Cluster func() ClusterStatus
 }
 
 // Server serves fail2ban's protocol.

@@ -85,6 +85,8 @@ func beautifyValue(inC []string, resp any) (out, partial any, err error) {
 		return beautifyStatus(inC, resp)
 	case "stats", "statistics":
 		return beautifyStats(resp)
+	case "cluster":
+		return beautifyCluster(resp)
 	}
 	if len(inC) < 2 {
 		return resp, nil, nil
@@ -507,6 +509,25 @@ func padRight(s string, n int) string {
 
 func padLeft(s string, n int) string {
 	return strings.Repeat(" ", max(0, n-utf8.RuneCountInString(s))) + s
+}
+
+// beautifyCluster renders banserver's `cluster` reply, (name, value)
+// pairs, as the tree status draws.
+func beautifyCluster(resp any) (out, partial any, err error) {
+	items, ok := pyItems(resp)
+	if !ok {
+		return nil, resp, errBeautify
+	}
+	lines := []string{"Cluster"}
+	for n, it := range items {
+		name, ok1 := pyIndex(it, 0)
+		val, ok2 := pyIndex(it, 1)
+		if !ok1 || !ok2 {
+			return nil, resp, errBeautify
+		}
+		lines = append(lines, branch(n == len(items)-1)+" "+pyStr(name)+":\t"+statusValue(val))
+	}
+	return strings.Join(lines, "\n"), nil, nil
 }
 
 func branch(last bool) string {
