@@ -22,7 +22,7 @@ FUZZTIME  ?= 10000x
 DEB_PKGS  := fail2ban python3 nftables iproute2 php-cli phpunit systemd systemd-journal-remote redis-server
 
 # Fuzz targets and their packages, run briefly by `make test`, longer by `make fuzz`.
-FUZZ_TARGETS := protocol:FuzzReadMessage protocol:FuzzDecode protocol:FuzzDecodeMatchesGopickle protocol:FuzzDecodeReply protocol:FuzzParseCommand server:FuzzRequest server:FuzzDispatch store:FuzzDecode config:FuzzLoad jail:FuzzParseDuration jail:FuzzParseAddr filter/conf:FuzzRead filter/conf:FuzzParseSpec source:FuzzLineSplit source:FuzzDecode source:FuzzJournalEntry source:FuzzParseJournalMatch filter/dates:FuzzPattern filter/dates:FuzzFind filter/dates:FuzzParseZone filter/dates:FuzzZoneFromTZ filter/dates:FuzzTZif filter/dates:FuzzTranslate filter/pyre:FuzzCompile filter/pyre:FuzzTranslate filter/pyre:FuzzDecode filter/pyre:FuzzBacktrack filter:FuzzProcess cmd/banctl:FuzzRegexArgs
+FUZZ_TARGETS := protocol:FuzzReadMessage protocol:FuzzDecode protocol:FuzzDecodeMatchesGopickle protocol:FuzzDecodeReply protocol:FuzzParseCommand server:FuzzRequest server:FuzzDispatch store:FuzzDecode config:FuzzLoad jail:FuzzParseDuration jail:FuzzParseAddr filter/conf:FuzzRead filter/conf:FuzzParseSpec source:FuzzLineSplit source:FuzzDecode source:FuzzJournalEntry source:FuzzParseJournalMatch filter/dates:FuzzPattern filter/dates:FuzzFind filter/dates:FuzzParseZone filter/dates:FuzzZoneFromTZ filter/dates:FuzzTZif filter/dates:FuzzTranslate filter/pyre:FuzzCompile filter/pyre:FuzzTranslate filter/pyre:FuzzDecode filter/pyre:FuzzBacktrack filter:FuzzProcess cmd/banctl:FuzzRegexArgs cluster:FuzzParseEntry cluster:FuzzParseBanValue
 
 .PHONY: all build run test deps vet fuzz fuzz-short bench clean php-test check-config
 
@@ -64,7 +64,7 @@ vet:
 # Packages with shared state between goroutines run again under the race
 # detector; allocation-count checks run only in the plain pass (the race
 # detector allocates on its own).
-RACE_PKGS := ./actions/... ./jail/... ./server/... ./daemon/... ./protocol/... ./bench/... ./store/...
+RACE_PKGS := ./actions/... ./jail/... ./server/... ./daemon/... ./protocol/... ./bench/... ./store/... ./cluster/...
 
 test: deps vet build check-config php-test fuzz-short
 	$(GO) test -count=1 ./...

@@ -185,7 +185,10 @@ func (m *Manager) ClusterBan(name string, b Ban) (bool, error) {
 
 // ClusterUnban lifts the jail's ban of prefix because another node lifted
 // it (an EventUnban with CauseCluster), and reports whether there was one.
-func (m *Manager) ClusterUnban(name string, prefix netip.Prefix) (bool, error) {
+// Only a ban that started by startedBy (to the microsecond, as the cluster
+// keeps times) is lifted: a later one is a newer ban the unban did not
+// see. The zero startedBy lifts any.
+func (m *Manager) ClusterUnban(name string, prefix netip.Prefix, startedBy time.Time) (bool, error) {
 	lifted := false
 	t := m.begin()
 	var jj *jail
@@ -194,7 +197,7 @@ func (m *Manager) ClusterUnban(name string, prefix netip.Prefix) (bool, error) {
 		if !prefix.IsValid() {
 			return invalidValue("cluster unban", prefix)
 		}
-		if e, ok := j.bans[prefix.Masked()]; ok {
+		if e, ok := j.bans[prefix.Masked()]; ok && (startedBy.IsZero() || e.ban.Start.UnixMicro() <= startedBy.UnixMicro()) {
 			m.unbanLocked(j, e, CauseCluster, t)
 			lifted = true
 			m.record(t)

@@ -151,10 +151,13 @@ func TestClusterUnbanAndReached(t *testing.T) {
 	if len(bans) != 1 || !bans[0].Start.Equal(at) {
 		t.Fatalf("bans %+v", bans)
 	}
-	if ok, err := cm.ClusterUnban("api", p); !ok || err != nil {
+	if ok, _ := cm.ClusterUnban("api", p, at.Add(-time.Microsecond)); ok {
+		t.Fatal("an unban from before the ban began lifted it")
+	}
+	if ok, err := cm.ClusterUnban("api", p, at); !ok || err != nil {
 		t.Fatalf("unban: %v, %v", ok, err)
 	}
-	if ok, _ := cm.ClusterUnban("api", p); ok {
+	if ok, _ := cm.ClusterUnban("api", p, time.Time{}); ok {
 		t.Error("unbanned twice")
 	}
 	want := []string{"ban 203.0.113.7/32 command", "unban 203.0.113.7/32 cluster"}

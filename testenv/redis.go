@@ -28,8 +28,11 @@ type Redis struct {
 }
 
 // StartRedis starts redis-server for t and stops it when t ends; it skips
-// (fails in CI) when redis-server is not installed.
-func StartRedis(t testing.TB) *Redis {
+// (fails in CI) when redis-server is not installed. Lines of conf are added
+// to its configuration and win over the defaults above (benchmarks pass
+// "appendonly no", Debian's own default, to measure without an fsync per
+// write).
+func StartRedis(t testing.TB, conf ...string) *Redis {
 	t.Helper()
 	r := &Redis{t: t, path: Tool(t, "redis-server"), Dir: t.TempDir()}
 	// Unix socket paths are limited to 108 bytes; t.TempDir's can be long.
@@ -42,7 +45,7 @@ func StartRedis(t testing.TB) *Redis {
 		t.Cleanup(func() { os.RemoveAll(d) })
 		r.Dir, r.Socket = d, filepath.Join(d, "r.sock")
 	}
-	conf := fmt.Sprintf(`port 0
+	text := fmt.Sprintf(`port 0
 unixsocket %s
 unixsocketperm 700
 dir %s
@@ -52,12 +55,23 @@ appendonly yes
 appendfsync always
 logfile %s
 `, r.Socket, r.Dir, filepath.Join(r.Dir, "redis.log"))
-	if err := os.WriteFile(filepath.Join(r.Dir, "redis.conf"), []byte(conf), 0o600); err != nil {
+	for _, l := range conf {
+		text += l + "\n"
+	}
+	if err := os.WriteFile(filepath.Join(r.Dir, "redis.conf"), []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	r.Start()
 	t.Cleanup(r.Kill)
 	return r
+}
+
+// PID is the running server's process id (0 when stopped).
+func (r *Redis) PID() int {
+	if r.cmd == nil {
+		return 0
+	}
+	return r.cmd.Process.Pid
 }
 
 // URL is the server's address as banserver's cluster.redis takes it.
