@@ -70,10 +70,11 @@ type Config struct {
 // Cluster configures sharing with other nodes through Redis.
 type Cluster struct {
 	// Redis is the server's URL: redis://[user:password@]host:port/db,
-	// rediss:// for TLS, unix:///path/to.sock; a password not in the URL
-	// is read from BANSERVER_REDIS_PASSWORD. Sentinel and Redis Cluster
-	// through the query parameters the cluster package documents. Empty:
-	// no cluster.
+	// rediss:// for TLS, unix:///path/to.sock,
+	// redis+sentinel://host:26379,host2:26379/MASTER for Sentinel,
+	// redis+cluster://host:7000,host2:7000 for Redis Cluster (see package
+	// cluster); a password not in the URL is read from
+	// BANSERVER_REDIS_PASSWORD. Empty: no cluster.
 	Redis string `mapstructure:"redis"`
 	// Node names this host in the cluster (default: the hostname).
 	Node string `mapstructure:"node"`

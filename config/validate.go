@@ -158,8 +158,9 @@ func (c *Config) validateCluster(p *problems) {
 		}
 		return
 	}
-	if u, err := url.Parse(cl.Redis); err != nil || !slices.Contains([]string{"redis", "rediss", "unix"}, u.Scheme) {
-		p.invalid("cluster.redis", "%q is not a Redis URL: write redis://host:6379/0, rediss://host:6380 or unix:///run/redis/redis.sock", redactURL(cl.Redis))
+	schemes := []string{"redis", "rediss", "unix", "redis+sentinel", "rediss+sentinel", "redis+cluster", "rediss+cluster"}
+	if u, err := url.Parse(cl.Redis); err != nil || !slices.Contains(schemes, u.Scheme) {
+		p.invalid("cluster.redis", "%q is not a Redis URL: write redis://host:6379/0, rediss://host:6380, unix:///run/redis/redis.sock, redis+sentinel://host:26379,host2:26379/MASTER or redis+cluster://host:7000,host2:7000", redactURL(cl.Redis))
 	}
 	if cl.Node == "" {
 		h, err := os.Hostname()

@@ -100,12 +100,18 @@ func Run(ctx context.Context, o Options) error {
 	if bans != nil {
 		history, journal = bans.history, bans
 	}
+	hooks := &clusterHooks{}
+	if cfg.Cluster.Enabled() {
+		history = hooks.history(history)
+	}
 	jails := jail.NewManager(jail.Options{
 		MaxFailures: cfg.Limits.MaxFailures,
 		SelfAddrs:   selfAddrs(cfg.Kernel.NetNS, log),
 		History:     history,
 		Journal:     journal,
+		OnFailure:   hooks.failure,
 		OnEvent: func(ev jail.Event) {
+			hooks.event(ev)
 			if len(ev.Actions) == 0 {
 				return
 			}
@@ -121,6 +127,11 @@ func Run(ctx context.Context, o Options) error {
 			}})
 		},
 	})
+	node, err := newClusterNode(cfg.Cluster, jails, log.Named("cluster"))
+	if err != nil {
+		return err
+	}
+	hooks.node = node
 	d := &daemon{o: o, log: log, level: level, reg: reg, queue: queue, jails: jails, bans: bans,
 		cfg: cfg, fromConfig: map[string]bool{}}
 	d.kern = newKernelState(reg, queue, jails, bans, log.Named("kernel"))
@@ -202,6 +213,9 @@ func Run(ctx context.Context, o Options) error {
 		srvOpts.DB = bans.set
 		srvOpts.StoreHealth = bans.health
 	}
+	if node != nil {
+		srvOpts.Cluster = clusterStatus(node)
+	}
 	srv := server.New(srvOpts)
 	d.srv = srv
 	log.Info("banserver started", zap.String("socket", cfg.Socket.Path), zap.Strings("jails", jails.Jails()),
@@ -211,7 +225,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	var wg sync.WaitGroup
-	errs := make(chan error, 5)
+	errs := make(chan error, 8)
 	run := func(name string, f func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -238,6 +252,11 @@ func Run(ctx context.Context, o Options) error {
 	// Log jails read once the server is up: their failures ban through
 	// the same jails and actions as the socket's.
 	run("logjails", d.logs.Run)
+	if node != nil {
+		// The cluster follows once the jails hold their stored bans; it
+		// is never on an attempt's path (see package cluster).
+		run("cluster", node.Run)
+	}
 	if o.Reload != nil {
 		run("reload", func(ctx context.Context) error {
 			for {

@@ -56,13 +56,21 @@ type proc struct {
 
 func startProc(t *testing.T, cfg, sock, db string) *proc {
 	t.Helper()
+	return startProcWith(t, nil, cfg, sock, db)
+}
+
+// startProcWith starts banserver under the command wrap (ip netns exec
+// NAME, for one), which must exec it in its own process.
+func startProcWith(t *testing.T, wrap []string, cfg, sock, db string) *proc {
+	t.Helper()
 	logf := filepath.Join(t.TempDir(), "banserver.log")
 	f, err := os.Create(logf)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	cmd := exec.Command(banserverBinary(t), "--config", cfg, "--socket", sock, "--db", db)
+	argv := append(append([]string{}, wrap...), banserverBinary(t), "--config", cfg, "--socket", sock, "--db", db)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -40,6 +40,13 @@ func (d *daemon) reload(ctx context.Context, only string) error {
 	if err := checkKernelActions(cfg.Jails, d.o.ConfigPath == "", d.log); err != nil {
 		return fmt.Errorf("daemon: reload: %w", err)
 	}
+	if cfg.Cluster != d.cfg.Cluster {
+		// The node's connection, name and keys are the cluster's view of
+		// this host: they change with a restart, not under live traffic.
+		d.log.Warn("reload: the cluster section changed; it takes effect at the next restart",
+			zap.String("running", d.cfg.Cluster.Redis), zap.String("file", cfg.Cluster.Redis))
+		cfg.Cluster = d.cfg.Cluster
+	}
 	// Every jail's settings first: nothing changes unless all are good.
 	want := map[string]jail.Config{}
 	wantLogs := map[string]logjail.Settings{}
