@@ -19,10 +19,7 @@ const (
 	failBatch    = 128
 	failPipeline = 1024
 	changeBatch  = 256
-	// gather is how long the sender waits after a quiet spell for more
-	// failures to send together.
-	gather    = time.Millisecond
-	readCount = 512
+	readCount    = 512
 	// foreverTomb is how long the tombstone of an unbanned forever ban
 	// rejects its republication by a node cut off meanwhile.
 	foreverTomb = 365 * 24 * time.Hour
@@ -188,18 +185,6 @@ func (n *Node) sendLoop(ctx context.Context, c redis.UniversalClient) error {
 		case <-ctx.Done():
 			return nil
 		case <-n.wake:
-		}
-		// Let a burst gather into batches: one script call for many
-		// failures costs Redis and this node far less than one each, and
-		// a millisecond is nothing beside findtime.
-		if p, _ := n.fails.stats(); p < failBatch {
-			t := time.NewTimer(gather)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return nil
-			case <-t.C:
-			}
 		}
 	}
 }

@@ -39,9 +39,14 @@ for i = 1, #KEYS - 1 do
   local fld, at, cnt, mr, ft, seq = ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5]), ARGV[a + 6]
   local k = KEYS[i + 1]
   if at and cnt and mr and ft and mr >= 1 and cnt >= 1 then
-    local sat = num(at)
-    for c = 1, math.min(cnt, mr) do
-      redis.call('ZADD', k, sat, mp .. ':' .. seq .. ':' .. c)
+    -- The time as sent (a decimal integer) is the score as it is.
+    local sat, m0 = ARGV[a + 2], mp .. ':' .. seq
+    if cnt == 1 then
+      redis.call('ZADD', k, sat, m0)
+    else
+      for c = 1, math.min(cnt, mr) do
+        redis.call('ZADD', k, sat, m0 .. ':' .. c)
+      end
     end
     -- Most failures are an attacker's first few: a set holding fewer
     -- than maxretry needs no trim and no scan (and stays that small).
