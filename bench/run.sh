@@ -604,6 +604,40 @@ bench_logjails() {
 	stop_pid "$pid"
 }
 
+# bench_cluster: three (and six) nodes and one redis-server on this
+# machine, each node in a network namespace of its own (bench/cluster_test.go;
+# root and redis-server needed). The time from the attempt that reaches
+# maxretry on node A (the failures spread over the nodes) to the route in
+# the last node's kernel; attempts/s on node A with sharing off, and on
+# with 1, 3 and 6 nodes.
+CLUSTER_REACH=${CLUSTER_REACH:-300}
+CLUSTER_ATTEMPTS=${CLUSTER_ATTEMPTS:-300000}
+bench_cluster() {
+	local out n off rate cpu offcpu
+	if [[ $(id -u) != 0 ]] || ! command -v redis-server >/dev/null; then
+		echo "| cluster | n/a (needs root and redis-server) |"
+		return
+	fi
+	metric() { awk -v m="$1" '{ for (i = 1; i < NF; i++) if ($(i+1) == m) print $i }' <<<"$2" | head -1; }
+	for n in 3 6; do
+		log "cluster: ban reach, $n nodes, $CLUSTER_REACH bans"
+		out=$(cd "$ROOT" && go test ./bench -run '^$' -bench "^BenchmarkClusterBanReach$n\$" -benchtime "${CLUSTER_REACH}x" 2>&1 | grep '^Benchmark' || true)
+		echo "| cluster of $n nodes: attempt reaching maxretry on node A to the route in the last node's kernel, $CLUSTER_REACH bans (p50 / p99) | $(metric p50-ms "$out") ms / $(metric p99-ms "$out") ms |"
+	done
+	for n in Off 1 3 6; do
+		log "cluster: attempts/s, nodes $n"
+		out=$(cd "$ROOT" && go test ./bench -run '^$' -bench "^BenchmarkClusterAttempts$n\$" -benchtime "${CLUSTER_ATTEMPTS}x" 2>&1 | grep '^Benchmark' || true)
+		rate=$(metric req/s "$out")
+		rate=${rate%.*}
+		cpu=$(metric node-cpu-µs/op "$out")
+		if [[ $n == Off ]]; then
+			off=$rate offcpu=$cpu
+			echo "| attempts/s on one node, 8 clients, seed's jail, no cluster (node CPU per attempt) | ${rate:-n/a}/s (${cpu:-n/a} µs) |"
+		else
+			echo "| the same, jail shared in a cluster of $n node(s): rate (against no cluster); node CPU per attempt; Redis CPU per attempt (Redis, the node and the load generator share the 2 cores) | ${rate:-n/a}/s ($(awk -v a="${rate:-0}" -v b="${off:-0}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }')); ${cpu:-n/a} µs ($(awk -v a="${cpu:-0}" -v b="${offcpu:-0}" 'BEGIN { if (b > 0) printf "%.2fx the cost without", a / b; else print "n/a" }')); $(metric redis-cpu-µs/op "$out") µs |"
+		fi
+	done
+}
 
 EXTRA=$TMP/extra.md
 {
@@ -613,6 +647,7 @@ EXTRA=$TMP/extra.md
 	bench_rss_bans
 	bench_store
 	bench_logjails
+	bench_cluster
 } >"$EXTRA"
 
 # ---------------------------------------------------------------- log matching
