@@ -512,18 +512,19 @@ func padLeft(s string, n int) string {
 }
 
 // beautifyCluster renders banserver's `cluster` reply, (name, value)
-// pairs, as the tree status draws.
+// pairs, as the tree status draws; a reply of another shape is printed
+// as it is.
 func beautifyCluster(resp any) (out, partial any, err error) {
-	items, ok := pyItems(resp)
+	items, ok := resp.([]any)
 	if !ok {
-		return nil, resp, errBeautify
+		return resp, nil, nil
 	}
 	lines := []string{"Cluster"}
 	for n, it := range items {
 		name, ok1 := pyIndex(it, 0)
 		val, ok2 := pyIndex(it, 1)
 		if !ok1 || !ok2 {
-			return nil, resp, errBeautify
+			return resp, nil, nil
 		}
 		lines = append(lines, branch(n == len(items)-1)+" "+pyStr(name)+":\t"+statusValue(val))
 	}

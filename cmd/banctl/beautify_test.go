@@ -242,3 +242,23 @@ func lineDiff(want, got string) string {
 	}
 	return "(equal)"
 }
+
+// TestBeautifyCluster: banserver's `cluster` reply is drawn as the tree
+// status draws (fail2ban has no such command to compare with), and a
+// reply of another shape falls back to its repr.
+func TestBeautifyCluster(t *testing.T) {
+	reply := []any{
+		protocol.Tuple{"Node", "web1"},
+		protocol.Tuple{"Connected", true},
+		protocol.Tuple{"Lag (ms)", 0.25},
+		protocol.Tuple{"Last error", ""},
+	}
+	got, err := beautify([]string{"cluster"}, reply)
+	want := "Cluster\n|- Node:\tweb1\n|- Connected:\tTrue\n|- Lag (ms):\t0.25\n`- Last error:\t"
+	if err != nil || got != want {
+		t.Errorf("beautify(cluster) = %q, %v; want %q", got, err, want)
+	}
+	if got, err := beautify([]string{"cluster"}, int64(3)); err != nil || got != "3" {
+		t.Errorf("beautify(cluster, 3) = %q, %v; want the repr", got, err)
+	}
+}
