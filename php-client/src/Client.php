@@ -75,8 +75,8 @@ final class Client
 
     /**
      * Reports one failure of $ip in $jail (`set JAIL attempt IP MSG...`) and
-     * returns what the server answers: the failure count, or 0 when the
-     * address is ignored. When the call fails and the client is not strict,
+     * returns what the server answers: the number of failures recorded (one
+     * per message, at least one), or 0 when the address is ignored. When the call fails and the client is not strict,
      * returns 0 and logs a warning instead of throwing.
      *
      * @throws Exception\BanServerException only when strict

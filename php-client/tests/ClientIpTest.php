@@ -56,4 +56,93 @@ final class ClientIpTest extends TestCase
         $this->assertSame($want, $got, $name);
         $this->assertNotFalse(inet_pton($got), "$name: not a valid address");
     }
+
+    /**
+     * The object form answers as fromServer() does (but for a list with an
+     * invalid entry, which its constructor refuses: testConstructorRefuses).
+     *
+     * @dataProvider cases
+     *
+     * @param array<string, string> $server
+     * @param array<int, string>    $proxies
+     */
+    public function testResolveMatchesFromServer(string $name, array $server, array $proxies, string $want): void
+    {
+        if ($name === 'invalid proxy entries trust nothing') {
+            $this->expectException(\InvalidArgumentException::class);
+        }
+        $ip = new ClientIp($proxies);
+        $this->assertSame(ClientIp::X_FORWARDED_FOR, $ip->header());
+        $this->assertSame($want, $ip->resolve($server['REMOTE_ADDR'] ?? '', $server['HTTP_X_FORWARDED_FOR'] ?? ''), $name);
+    }
+
+    /** @return array<string, array{0: array<int, mixed>, 1: string}> */
+    public function badConfigs(): array
+    {
+        return [
+            'typo in an address' => [['10.0.0.300'], 'X-Forwarded-For'],
+            'prefix too long' => [['10.0.0.0/33'], 'X-Forwarded-For'],
+            'IPv6 prefix too long' => [['2001:db8::/129'], 'X-Forwarded-For'],
+            'prefix not a number' => [['10.0.0.0/x'], 'X-Forwarded-For'],
+            'host name' => [['proxy.example'], 'X-Forwarded-For'],
+            'not a string' => [[10], 'X-Forwarded-For'],
+            'unknown header' => [['10.0.0.0/8'], 'X-Real-IP'],
+        ];
+    }
+
+    /**
+     * @dataProvider badConfigs
+     *
+     * @param array<int, mixed> $proxies
+     */
+    public function testConstructorRefuses(array $proxies, string $header): void
+    {
+        $this->expectException(\InvalidArgumentException::class);
+        new ClientIp($proxies, $header);
+    }
+
+    public function testHeaderNameCaseInsensitive(): void
+    {
+        $this->assertSame(ClientIp::FORWARDED, (new ClientIp([], 'forwarded'))->header());
+        $this->assertSame(ClientIp::X_FORWARDED_FOR, (new ClientIp([], 'x-forwarded-for'))->header());
+    }
+
+    /** @return array<string, array{0: string, 1: string, 2: string}> peer, Forwarded value, want */
+    public function forwardedCases(): array
+    {
+        return [
+            'one element' => ['10.0.0.1', 'for=203.0.113.9', '203.0.113.9'],
+            'other parameters' => ['10.0.0.1', 'by=10.0.0.1;for=203.0.113.9;proto=https;host=api.example', '203.0.113.9'],
+            'parameter name case' => ['10.0.0.1', 'For=203.0.113.9', '203.0.113.9'],
+            'spaces' => ['10.0.0.1', ' for = 203.0.113.9 ; proto=https ', '203.0.113.9'],
+            'quoted IPv6 with port' => ['10.0.0.1', 'for="[2001:db8:cafe::17]:4711"', '2001:db8:cafe::17'],
+            'quoted IPv4 with port' => ['10.0.0.1', 'for="203.0.113.9:4711"', '203.0.113.9'],
+            'mapped IPv4' => ['10.0.0.1', 'for="[::ffff:203.0.113.9]"', '203.0.113.9'],
+            'chain of trusted proxies skipped' => ['10.0.0.1', 'for=203.0.113.9, for=198.51.100.200, for=10.2.3.4', '203.0.113.9'],
+            'spoofed left element not believed' => ['10.0.0.1', 'for=198.51.100.1, for=203.0.113.9', '203.0.113.9'],
+            'two header lines joined' => ['10.0.0.1', 'for=198.51.100.1;proto=http, for=203.0.113.9;proto=https', '203.0.113.9'],
+            'unclosed quote cannot swallow the proxy element' => ['10.0.0.1', 'for="198.51.100.1, for=203.0.113.9', '203.0.113.9'],
+            'quote hiding a comma' => ['10.0.0.1', 'for="198.51.100.1,203.0.113.7", for=203.0.113.9', '203.0.113.9'],
+            'unknown and obfuscated skipped' => ['10.0.0.1', 'for=203.0.113.9, for=unknown, for=_hidden', '203.0.113.9'],
+            'element without for skipped' => ['10.0.0.1', 'for=203.0.113.9, proto=https', '203.0.113.9'],
+            'untrusted peer: header ignored' => ['198.51.100.9', 'for=203.0.113.9', '198.51.100.9'],
+            'all trusted: peer' => ['10.0.0.1', 'for=10.3.3.3', '10.0.0.1'],
+            'empty header: peer' => ['10.0.0.1', '', '10.0.0.1'],
+            'X-Forwarded-For syntax not read as Forwarded' => ['10.0.0.1', '203.0.113.9', '10.0.0.1'],
+            'IPv6 peer in a trusted /48' => ['2001:db8:ffff::1', 'for="[2001:db8:1::7]"', '2001:db8:1::7'],
+        ];
+    }
+
+    /** @dataProvider forwardedCases */
+    public function testForwarded(string $peer, string $value, string $want): void
+    {
+        $ip = new ClientIp(self::PROXIES, ClientIp::FORWARDED);
+        $this->assertSame($want, $ip->resolve($peer, $value));
+    }
+
+    public function testXForwardedForObjectIgnoresForwarded(): void
+    {
+        // Configured for X-Forwarded-For, a Forwarded value is garbage: the peer.
+        $this->assertSame('10.0.0.1', (new ClientIp(self::PROXIES))->resolve('10.0.0.1', 'for=203.0.113.9'));
+    }
 }

@@ -6,3 +6,4 @@ declare(strict_types=1);
 require_once __DIR__ . '/Env.php';
 require_once __DIR__ . '/Daemon.php';
 require_once __DIR__ . '/Logger.php';
+require_once __DIR__ . '/Psr.php';
