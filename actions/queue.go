@@ -58,6 +58,10 @@ type Queue struct {
 	wake    chan struct{}
 	idle    *sync.Cond // signalled when pending drains
 	busy    bool
+
+	// byAction counts targets applied and calls failed per action and
+	// op, for metrics (stats.go); guarded by mu.
+	byAction map[actionOp]*actionCounts
 }
 
 // NewQueue returns a queue applying jobs through the actions in reg.
@@ -189,6 +193,7 @@ func (q *Queue) applyAll(ctx context.Context, jobs []Job) {
 			a, err := q.reg.Lookup(name)
 			if err != nil {
 				q.countFailure(err)
+				q.countAction(name, j.Op, 0, 1)
 				q.log.Error("action", zap.Error(err))
 				continue
 			}
@@ -248,9 +253,11 @@ func (q *Queue) apply(ctx context.Context, a Action, op Op, ts []Target) {
 	for attempt := 1; ; attempt++ {
 		err := call(ts)
 		if err == nil {
+			q.countAction(a.Name(), op, uint64(len(ts)), 0)
 			return
 		}
 		q.countFailure(err, ts...)
+		q.countAction(a.Name(), op, 0, 1)
 		q.log.Warn("action failed", zap.String("action", a.Name()), zap.String("op", op.String()),
 			zap.Int("targets", len(ts)), zap.Int("attempt", attempt), zap.Error(err))
 		if attempt == 5 || ctx.Err() != nil {

@@ -63,6 +63,8 @@ type Config struct {
 	// Cluster shares failures and bans of jails with shared: true with
 	// other banserver nodes through Redis; without it nothing is shared.
 	Cluster Cluster `mapstructure:"cluster"`
+	// Metrics serves Prometheus metrics; off unless metrics.listen is set.
+	Metrics Metrics `mapstructure:"metrics"`
 
 	purgeAge time.Duration // DBPurgeAge, parsed by validate
 }
@@ -82,6 +84,21 @@ type Cluster struct {
 	// sharing one Redis keep apart by it.
 	Prefix string `mapstructure:"prefix"`
 }
+
+// Metrics configures the Prometheus endpoint.
+type Metrics struct {
+	// Listen is where /metrics is served: a TCP address (host:port,
+	// [::1]:port, :port for every address) or the absolute path of a
+	// Unix socket. Empty: no metrics.
+	Listen string `mapstructure:"listen"`
+}
+
+// Enabled reports whether the daemon serves metrics.
+func (m Metrics) Enabled() bool { return m.Listen != "" }
+
+// Unix reports whether Listen is a Unix socket's path rather than a TCP
+// address.
+func (m Metrics) Unix() bool { return strings.HasPrefix(m.Listen, "/") }
 
 // Enabled reports whether the config joins a cluster.
 func (c Cluster) Enabled() bool { return c.Redis != "" }
@@ -321,6 +338,7 @@ func newViper() *viper.Viper {
 	v.SetDefault("filter_dirs", DefaultFilterDirs)
 	v.SetDefault("kernel.netns", "")
 	v.SetDefault("kernel.flush_on_stop", false)
+	v.SetDefault("metrics.listen", "")
 	v.SetEnvPrefix(EnvPrefix)
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
 	v.AutomaticEnv()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"net/url"
 	"os"
 	"os/user"
@@ -140,6 +141,38 @@ func (c *Config) validate(p *problems, ch Checks) {
 	}
 	c.validateJails(p, ch)
 	c.validateCluster(p)
+	c.validateMetrics(p)
+}
+
+// validateMetrics checks metrics.listen: a Unix socket's absolute path,
+// or a TCP host:port whose port is a number (0: any free port) and whose
+// host, when given, is an address or a name.
+func (c *Config) validateMetrics(p *problems) {
+	l := c.Metrics.Listen
+	switch {
+	case l == "":
+	case c.Metrics.Unix():
+		switch {
+		case len(l) > maxSocketPath:
+			p.invalid("metrics.listen", "%d bytes is too long for a Unix socket path (at most %d)", len(l), maxSocketPath)
+		case strings.HasSuffix(l, "/"):
+			p.invalid("metrics.listen", "%q names a directory: write the socket's path", l)
+		case filepath.Clean(l) == filepath.Clean(c.Socket.Path):
+			p.invalid("metrics.listen", "%q is socket.path: metrics need a socket of their own", l)
+		}
+	default:
+		host, port, err := net.SplitHostPort(l)
+		if err != nil {
+			p.invalid("metrics.listen", "%q: write host:port (127.0.0.1:9650, [::1]:9650, :9650) or the absolute path of a Unix socket", l)
+			return
+		}
+		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+			p.invalid("metrics.listen", "%q: the port %q is not a number from 0 to 65535", l, port)
+		}
+		if host != "" && strings.ContainsAny(host, " \t/") {
+			p.invalid("metrics.listen", "%q: the host %q is no address or name", l, host)
+		}
+	}
 }
 
 // validateCluster checks the cluster section: a shared jail needs a

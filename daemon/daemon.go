@@ -171,6 +171,14 @@ func Run(ctx context.Context, o Options) error {
 		ln = uln
 		defer server.Unlink(cfg.Socket.Path)
 	}
+	// Metrics listen before the kernel is touched, as the socket does: an
+	// address in use refuses the start.
+	mln, err := listenMetrics(cfg.Metrics, cfg.Socket)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer mln.close()
 	// Reconcile only once the socket is ours: a second daemon refused above
 	// must not touch the kernel state of the one already running. Clients
 	// connecting meanwhile wait in the listen backlog, so the first command
@@ -220,6 +228,7 @@ func Run(ctx context.Context, o Options) error {
 	d.srv = srv
 	log.Info("banserver started", zap.String("socket", cfg.Socket.Path), zap.Strings("jails", jails.Jails()),
 		zap.String("version", server.Version), zap.Int("pid", os.Getpid()))
+	logMetrics(log, mln)
 	if o.Ready != nil {
 		o.Ready(cfg.Socket.Path)
 	}
@@ -270,6 +279,9 @@ func Run(ctx context.Context, o Options) error {
 				}
 			}
 		})
+	}
+	if mln != nil {
+		run("metrics", func(ctx context.Context) error { return d.serveMetrics(ctx, mln, node) })
 	}
 	run("server", func(ctx context.Context) error { return srv.Serve(ctx, ln) })
 	<-ctx.Done()

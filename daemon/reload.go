@@ -143,6 +143,7 @@ func (d *daemon) applyServerSettings(cfg *config.Config) {
 		was, now any
 	}{
 		{"socket", old.Socket, cfg.Socket},
+		{"metrics", old.Metrics, cfg.Metrics},
 		{"db", old.DB, cfg.DB},
 		{"kernel", old.Kernel, cfg.Kernel},
 		{"log.format", old.Log.Format, cfg.Log.Format},

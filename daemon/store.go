@@ -24,9 +24,10 @@ import (
 // bantime.increment, restores a jail's bans when it starts, and purges old
 // records. A nil *banStore is memory only.
 type banStore struct {
-	db  *store.DB
-	set *server.DBSettings
-	log *zap.Logger
+	db       *store.DB
+	set      *server.DBSettings
+	log      *zap.Logger
+	restores restoreTimes // for metrics
 }
 
 // openStore opens the ban store at path ("none": memory only).
@@ -131,6 +132,7 @@ func (b *banStore) restore(jails *jail.Manager, name string) error {
 	if err != nil {
 		return fmt.Errorf("daemon: restore jail %q: %w", name, err)
 	}
+	b.restores.note(name, time.Since(start), n)
 	b.log.Info("restored bans", zap.String("jail", name), zap.Int("stored", len(stored)), zap.Int("restored", n),
 		zap.Duration("took", time.Since(start)))
 	return nil

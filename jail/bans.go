@@ -155,6 +155,7 @@ func (m *Manager) banLocked(j *jail, key netip.Prefix, now time.Time, matches []
 // for other causes); j.mu is held.
 func (m *Manager) unbanLocked(j *jail, e *banEntry, cause Cause, t *txn) {
 	delete(j.bans, e.ban.Prefix)
+	j.unbanTotal++
 	m.heap.remove(e)
 	m.releaseMatches(e)
 	if t != nil {

@@ -243,6 +243,7 @@ type jail struct {
 	bans       map[netip.Prefix]*banEntry // by Ban.Prefix
 	failTotal  int
 	banTotal   int
+	unbanTotal int // bans lifted, for any cause (see Counters)
 
 	findTime atomic.Int64 // cfg.FindTime in nanoseconds, for failTable.sweep, which cannot take mu
 	nfailed  int          // tracked failure entries; guarded by failTable.mu

@@ -28,6 +28,7 @@ func (m *Manager) Expire() int {
 				m.heap.add(e) // prolonged meanwhile
 			default:
 				delete(j.bans, e.ban.Prefix)
+				j.unbanTotal++
 				m.releaseMatches(e)
 				m.queue(j, EventUnban, e.ban, CauseExpired, nil)
 				n++

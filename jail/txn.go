@@ -160,6 +160,7 @@ func (m *Manager) undoLocked(j *jail, u undoStep) {
 	case undoUnban:
 		if cur == nil && !j.removed {
 			j.bans[e.ban.Prefix] = e
+			j.unbanTotal--
 			m.holdMatches(e)
 			if e.ban.BanTime != Forever {
 				// Ended meanwhile: Run expires it at once, as it would have.

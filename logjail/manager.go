@@ -50,6 +50,9 @@ type jailState struct {
 	settings Settings
 	started  bool
 	r        *reader // nil when not reading
+	// lines count lines per file over the jail's readers, for metrics
+	// (stats.go); they outlive a reader's restart.
+	lines *lineCounts
 }
 
 // New returns a Manager with no jails.
@@ -204,6 +207,10 @@ func (m *Manager) restartLocked(name string, js *jailState) {
 		m.o.Log.Error("cannot read the jail's logs", zap.String("jail", name), zap.Error(err))
 		return
 	}
+	if js.lines == nil {
+		js.lines = &lineCounts{}
+	}
+	r.counts = js.lines
 	js.r = r
 	r.start(m.ctx)
 }

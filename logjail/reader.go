@@ -29,10 +29,17 @@ type reader struct {
 	files   []*source.Files
 	journal *source.Journal
 
-	mu     sync.Mutex // guards f, which keeps state between lines
+	mu     sync.Mutex // guards f, which keeps state between lines, and last
 	f      *filter.Filter
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	// counts are the jail's lines per file (set before start; nil for a
+	// reader made alone); last are the counts of lastFile, the latest
+	// line's, which spares most lines counts' lock. Guarded by mu.
+	counts   *lineCounts
+	last     *fileCounts
+	lastFile string
 
 	lines, failures, errs, skipped atomic.Uint64
 	warned                         atomic.Bool // the unresolved-host note, once
@@ -137,17 +144,22 @@ func (r *reader) stats() Stats {
 func (r *reader) line(l source.Line) error {
 	r.lines.Add(1)
 	r.mu.Lock()
+	fc := r.fileCounts(l.File)
 	fails, err := r.f.Process(l.Text, l.Time)
 	r.mu.Unlock()
 	if err != nil {
 		r.errs.Add(1)
+		fc.errors.Add(1)
+		fc.read.Add(1)
 		r.m.o.Log.Debug("line not filtered", zap.String("jail", r.jail), zap.String("file", l.File), zap.Error(err))
 		return nil
 	}
+	found, counted := false, false
 	for _, f := range fails {
 		if f.NoFail || f.Pending {
 			continue
 		}
+		found = true
 		p := f.Addr
 		if !p.IsValid() {
 			r.skipped.Add(1)
@@ -164,11 +176,23 @@ func (r *reader) line(l source.Line) error {
 			addr = p.Masked().Addr()
 		}
 		msg := strings.Join(f.Matches, "\n")
-		if _, err := r.m.o.Attempt(r.jail, addr, f.Time, []string{msg}); err != nil {
+		n, err := r.m.o.Attempt(r.jail, addr, f.Time, []string{msg})
+		if err != nil {
 			r.m.o.Log.Warn("failure not counted", zap.String("jail", r.jail), zap.Stringer("addr", addr), zap.Error(err))
 			continue
 		}
+		if n > 0 {
+			counted = true
+		}
 		r.failures.Add(1)
 	}
+	switch {
+	case counted:
+		fc.matched.Add(1)
+	case found:
+		fc.ignored.Add(1)
+	}
+	// Read last: whoever sees a line read sees what it counted.
+	fc.read.Add(1)
 	return nil
 }

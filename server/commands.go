@@ -35,6 +35,8 @@ type command struct {
 	help string
 	// run executes the command.
 	run func(s *Server, c *call) (result, error)
+	// index is the row's position in commands (its counters in stats).
+	index int
 }
 
 // call is one command as its handler sees it.
@@ -189,6 +191,7 @@ func init() {
 	serverKeys = map[string]bool{}
 	for i := range commands {
 		c := &commands[i]
+		c.index = i
 		if _, dup := byName[c.name]; dup {
 			panic("server: command " + c.name + " twice in the table")
 		}

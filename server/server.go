@@ -105,6 +105,7 @@ type Server struct {
 	live  atomic.Pointer[settings] // access rules and limits; Reconfigure swaps them
 	users *users
 	conns connTable
+	stats *stats // counters for metrics (stats.go)
 }
 
 // New returns a Server.
@@ -115,7 +116,7 @@ func New(o Options) *Server {
 	if o.LevelName == "" {
 		o.LevelName = "INFO"
 	}
-	s := &Server{o: o, levelName: o.LevelName, extras: map[string]*jailExtra{}, users: newUsers()}
+	s := &Server{o: o, levelName: o.LevelName, extras: map[string]*jailExtra{}, users: newUsers(), stats: newStats()}
 	s.Reconfigure(Settings{Access: o.Access, Limits: o.Limits, MaxMessage: o.MaxMessage, IdleTimeout: o.IdleTimeout})
 	return s
 }
@@ -154,6 +155,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			return fmt.Errorf("server: accept: %w", err)
 		}
 		tempDelay = 0
+		s.stats.accepted.Add(1)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -192,6 +194,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	uid, admitted := s.conns.open(peer, g.all, st.limits)
 	if !admitted {
 		s.o.Log.Warn("refused connection: too many connections", peerFields(peer, id.name)...)
+		s.stats.refuse(RefusedConnections)
 		s.refuseConn(c)
 		return
 	}
@@ -204,6 +207,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		msg, err := r.ReadMessage()
 		if err != nil {
 			if errors.Is(err, protocol.ErrTooLarge) {
+				s.stats.refuse(RefusedLimits)
 				out, _ = protocol.AppendReply(out[:0], protocol.ReplyProtocol, 1, &protocol.Exception{
 					Class: protocol.ClassValueError,
 					Args:  []any{fmt.Sprintf("message larger than %d bytes", st.maxMessage)},
@@ -250,16 +254,20 @@ func (s *Server) refuseConn(c net.Conn) {
 // handle decodes one message, runs it, and appends the framed reply to dst.
 // stop reports a `stop` command: the daemon shuts down after the reply.
 func (s *Server) handle(ctx context.Context, cs *conn, dst, msg []byte) (out []byte, stop bool) {
+	start := time.Now()
 	items, proto, err := protocol.Decode(msg)
 	if err != nil {
 		// fail2ban answers a message it cannot load with a bare pickled
 		// string "ERROR: ..." rather than a (1, exception) tuple; clients
 		// expect that shape.
+		s.stats.refuse(RefusedMalformed)
 		s.o.Log.Warn("refused message", append(peerFields(cs.grant.peer, cs.grant.name), zap.Error(err), zap.Int("bytes", len(msg)))...)
 		return protocol.AppendLoadError(dst, proto, err), false
 	}
 	req, err := parseRequest(items)
-	if err == nil {
+	if err != nil {
+		s.stats.refuse(RefusedMalformed)
+	} else {
 		err = s.admit(cs, &req)
 	}
 	if err != nil {
@@ -267,6 +275,7 @@ func (s *Server) handle(ctx context.Context, cs *conn, dst, msg []byte) (out []b
 		return out, false
 	}
 	res, err := s.run(ctx, &req, items)
+	failed := err != nil
 	if err != nil {
 		out, err = protocol.AppendReply(dst, proto, 1, toException(err))
 	} else {
@@ -276,7 +285,9 @@ func (s *Server) handle(ctx context.Context, cs *conn, dst, msg []byte) (out []b
 		// A result we cannot encode is a bug of ours; say so rather than hang the client.
 		s.o.Log.Error("encode reply", zap.Error(err))
 		out, _ = protocol.AppendReply(dst[:0], proto, 1, &protocol.Exception{Class: protocol.ClassException, Args: []any{"internal error: " + err.Error()}})
+		failed = true
 	}
+	s.stats.answered(&req, failed, time.Since(start))
 	return out, res.stop
 }
 
@@ -287,15 +298,18 @@ func (s *Server) handle(ctx context.Context, cs *conn, dst, msg []byte) (out []b
 func (s *Server) admit(cs *conn, r *request) error {
 	g := cs.grant
 	if err := g.check(r); err != nil {
+		s.stats.refuse(RefusedAccess)
 		s.o.Log.Warn("refused command", append(peerFields(g.peer, g.name), zap.Strings("args", r.Args), zap.Stringer("class", r.class), zap.Error(err))...)
 		return err
 	}
 	if cs.limited && !cs.uid.bucket.take(time.Now(), cs.set.limits.RatePerUID, cs.set.limits.RateBurst) {
 		// Not logged per command: a client over its rate would flood the
 		// log at the rate it is refused.
+		s.stats.refuse(RefusedRate)
 		return errRate(g.peer, cs.set.limits)
 	}
 	if err := limitCommand(r, cs.set.limits); err != nil {
+		s.stats.refuse(RefusedLimits)
 		s.o.Log.Warn("refused command", append(peerFields(g.peer, g.name), zap.String("command", r.Args[0]), zap.Int("words", len(r.Args)), zap.Error(err))...)
 		return err
 	}

@@ -60,6 +60,9 @@ func TestFullDisk(t *testing.T) {
 	if h := d.Health(); !h.Failing || h.Failed < 1 || h.Err == nil {
 		t.Fatalf("Health while failing: %+v", h)
 	}
+	if s := d.CommitStats(); s.Failed < 1 || s.Failed > s.Latency.Count {
+		t.Fatalf("CommitStats while failing: %d failed of %d commits, want at least 1", s.Failed, s.Latency.Count)
+	}
 	live, err := d.Live("php", t0)
 	if err != nil || len(live) != 1 {
 		t.Fatalf("Live after the failed commit: %d bans, %v; want the 1 stored before", len(live), err)

@@ -229,6 +229,8 @@ type DB struct {
 	notify       chan struct{} // closed and replaced when done or closed change
 	closing      bool          // Close began: Put refuses changes
 	closed       bool          // Close finished
+
+	commits commitStats // for metrics (stats.go); atomics, not guarded by mu
 }
 
 // Open opens the store at path, creating the file (0600) and its directory
@@ -652,6 +654,7 @@ func (d *DB) run() {
 // an error and the recovery as info; failures in between only at debug.
 func (d *DB) commit() {
 	var batch []entry
+	start := time.Now()
 	err := guard(func() error {
 		return d.bolt.Update(func(tx *bolt.Tx) error {
 			// Take the batch inside the transaction, so that its txid is
@@ -675,6 +678,7 @@ func (d *DB) commit() {
 	}
 	if len(batch) > 0 {
 		if err != nil {
+			d.commits.failed.Add(1)
 			d.failLocked(batch[0].seq, batch[len(batch)-1].seq, err)
 		} else {
 			d.committedTx = d.inflightTx
@@ -686,6 +690,9 @@ func (d *DB) commit() {
 		}
 		d.settled = batch[len(batch)-1].seq
 	}
+	// Counted before the waiters wake: a caller that saw its change
+	// stored finds its commit counted.
+	d.commits.done(time.Since(start), len(batch))
 	clear(batch) // drop references to matches before the slice is reused
 	d.inflight = batch[:0]
 	if cap(batch) > maxSpare {
