@@ -1,5 +1,7 @@
 # banserver: `make run` starts the daemon on its embedded default config;
-# `make test` installs what the tests need (as root, from Debian) and runs them.
+# `make test` installs what the tests need (as root, from Debian) and runs them;
+# `make deb` builds the Debian package, `make install` installs the same files
+# without one.
 
 GO        ?= go
 BIN       := bin
@@ -19,12 +21,34 @@ FUZZTIME  ?= 10000x
 # php-cli and phpunit (the PHP client), python3 (pickle interop), systemd
 # and systemd-journal-remote (journalctl, and real journal files for the
 # journal source's tests).
-DEB_PKGS  := fail2ban python3 nftables iproute2 php-cli phpunit systemd systemd-journal-remote redis-server
+# The package's tests use lintian, groff-base and man-db (the man pages),
+# bash-completion (banctl's completion),
+# systemd (systemd-analyze verify and security) and adduser (postinst).
+DEB_PKGS  := fail2ban python3 nftables iproute2 php-cli phpunit systemd systemd-journal-remote redis-server lintian groff-base man-db adduser bash-completion prometheus php-nyholm-psr7 composer
+
+# The package: its version is the one version string; nfpm, pinned, is
+# run through the Go module proxy (not a dependency of the module).
+VERSION   := $(shell sed -n 's/^var Version = "\(.*\)"$$/\1/p' version/version.go)
+DEB_ARCH  := $(shell dpkg --print-architecture 2>/dev/null || $(GO) env GOARCH)
+NFPM      := $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
+PKGDIR    := build/pkg# packaging/nfpm.yaml names it too
+DEB       := build/banserver_$(VERSION)_$(DEB_ARCH).deb
+DEB_MAINTAINER ?= banserver maintainers <maintainers@banserver.invalid>
+# Dates in the package (man pages, changelog) are the last commit's, so the
+# same commit builds the same package.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
+export SOURCE_DATE_EPOCH
+# make install: GNU directories under PREFIX, staged under DESTDIR.
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+SYSCONFDIR ?= /etc
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 
 # Fuzz targets and their packages, run briefly by `make test`, longer by `make fuzz`.
 FUZZ_TARGETS := protocol:FuzzReadMessage protocol:FuzzDecode protocol:FuzzDecodeMatchesGopickle protocol:FuzzDecodeReply protocol:FuzzParseCommand server:FuzzRequest server:FuzzDispatch store:FuzzDecode config:FuzzLoad jail:FuzzParseDuration jail:FuzzParseAddr filter/conf:FuzzRead filter/conf:FuzzParseSpec source:FuzzLineSplit source:FuzzDecode source:FuzzJournalEntry source:FuzzParseJournalMatch filter/dates:FuzzPattern filter/dates:FuzzFind filter/dates:FuzzParseZone filter/dates:FuzzZoneFromTZ filter/dates:FuzzTZif filter/dates:FuzzTranslate filter/pyre:FuzzCompile filter/pyre:FuzzTranslate filter/pyre:FuzzDecode filter/pyre:FuzzBacktrack filter:FuzzProcess cmd/banctl:FuzzRegexArgs cluster:FuzzParseEntry cluster:FuzzParseBanValue
 
-.PHONY: all build run test deps vet fuzz fuzz-short bench clean php-test check-config
+.PHONY: all build run test deps vet fuzz fuzz-short bench clean php-test check-config pkg-files deb install
 
 all: build
 
@@ -66,8 +90,10 @@ vet:
 # detector allocates on its own).
 RACE_PKGS := ./actions/... ./jail/... ./server/... ./daemon/... ./protocol/... ./bench/... ./store/... ./cluster/...
 
-test: deps vet build check-config php-test fuzz-short
-	$(GO) test -count=1 ./...
+# The package's test (packaging/deb_test.go) installs $(DEB), checks it and
+# purges it: as root (CI), else it skips.
+test: deps vet build check-config php-test fuzz-short deb
+	BANSERVER_DEB=$(CURDIR)/$(DEB) $(GO) test -count=1 ./...
 	$(GO) test -race -count=1 $(RACE_PKGS)
 
 # check-config runs the built daemon's --check-config on the example, as an
@@ -85,6 +111,7 @@ check-config: build
 # silent fake server and, when installed, Debian's fail2ban-server.
 php-test: build
 	phpunit --do-not-cache-result --bootstrap php-client/autoload.php php-client/tests
+	cd php-client && COMPOSER_ALLOW_SUPERUSER=1 composer validate --strict --no-interaction
 
 fuzz-short:
 	@for t in $(FUZZ_TARGETS); do \
@@ -100,5 +127,55 @@ fuzz:
 bench: build
 	bash bench/run.sh
 
+# pkg-files builds what the package and `make install` ship besides the
+# repository's own files: release binaries, man pages (generated from the
+# binaries' --help and the commented conffile) and the changelog.
+pkg-files:
+	rm -rf $(PKGDIR) && mkdir -p $(PKGDIR)/bin $(PKGDIR)/man
+	$(GO) build -trimpath -buildmode=pie \
+		-ldflags '-s -w -linkmode=external -extldflags=-Wl,-z,relro,-z,now -X github.com/banserver/banserver/version.Version=$(VERSION)' \
+		-o $(PKGDIR)/bin/ ./cmd/banserver ./cmd/banctl
+	$(GO) run ./packaging/mangen -bin $(PKGDIR)/bin -conf packaging/banserver.yaml -o $(PKGDIR)/man
+	gzip -9n $(PKGDIR)/man/*.[0-9]
+	printf '%s\n' 'banserver ($(VERSION)) unstable; urgency=medium' '' \
+		'  * Release $(VERSION); see the repository for changes.' '' \
+		" -- $(DEB_MAINTAINER)  $$(date -u -R -d @$(SOURCE_DATE_EPOCH))" | gzip -9n > $(PKGDIR)/changelog.gz
+
+deb: pkg-files
+	VERSION=$(VERSION) ARCH=$(DEB_ARCH) PKGDIR=$(PKGDIR) DEB_MAINTAINER='$(DEB_MAINTAINER)' \
+		$(NFPM) package --config packaging/nfpm.yaml --packager deb --target $(DEB)
+	@echo "built $(DEB)"
+
+# install puts the package's files under $(DESTDIR)$(PREFIX) (the units'
+# paths follow PREFIX) and, as root without DESTDIR, does what postinst
+# does: the banserver group and the store's directory. An existing
+# configuration is kept.
+install: pkg-files
+	install -D -m 0755 $(PKGDIR)/bin/banserver $(DESTDIR)$(PREFIX)/sbin/banserver
+	install -D -m 0755 $(PKGDIR)/bin/banctl $(DESTDIR)$(PREFIX)/bin/banctl
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/banserver/filter.d
+	test -e $(DESTDIR)$(SYSCONFDIR)/banserver/banserver.yaml || \
+		install -m 0640 packaging/banserver.yaml $(DESTDIR)$(SYSCONFDIR)/banserver/banserver.yaml
+	test -e $(DESTDIR)$(SYSCONFDIR)/banserver/filter.d/banserver-api.conf || \
+		install -m 0644 examples/filter.d/banserver-api.conf $(DESTDIR)$(SYSCONFDIR)/banserver/filter.d/
+	install -d -m 0755 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(TMPFILESDIR)
+	for u in banserver.service banserver.socket; do \
+		sed -e 's|/usr/sbin/banserver|$(PREFIX)/sbin/banserver|g' \
+			-e 's|/etc/banserver/|$(SYSCONFDIR)/banserver/|g' packaging/systemd/$$u > $(DESTDIR)$(UNITDIR)/$$u; \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u; \
+	done
+	install -m 0644 packaging/tmpfiles.d/banserver.conf $(DESTDIR)$(TMPFILESDIR)/banserver.conf
+	install -D -m 0644 $(PKGDIR)/man/banserver.8.gz $(DESTDIR)$(PREFIX)/share/man/man8/banserver.8.gz
+	install -D -m 0644 $(PKGDIR)/man/banctl.8.gz $(DESTDIR)$(PREFIX)/share/man/man8/banctl.8.gz
+	install -D -m 0644 $(PKGDIR)/man/banserver.yaml.5.gz $(DESTDIR)$(PREFIX)/share/man/man5/banserver.yaml.5.gz
+	install -D -m 0644 packaging/completion/banctl.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/banctl
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
+		getent group banserver >/dev/null || addgroup --system --quiet banserver; \
+		install -d -m 0700 /var/lib/banserver; \
+		if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
+		echo "installed; check the config: $(PREFIX)/sbin/banserver --check-config --config $(SYSCONFDIR)/banserver/banserver.yaml"; \
+		echo "then: systemctl enable --now banserver.socket banserver.service"; \
+	fi
+
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) build

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -18,14 +19,17 @@ import (
 
 func main() {
 	var o daemon.Options
-	flag.StringVar(&o.ConfigPath, "config", "", "YAML configuration `file` (default: the embedded default config)")
-	flag.StringVar(&o.Socket, "socket", "", "Unix socket `path` (default: socket.path of the config, /run/ban.sock)")
-	flag.StringVar(&o.DB, "db", "", "ban store `path`, or none for memory only (default: db of the config, /var/lib/banserver/bans.db)")
-	version := flag.Bool("version", false, "print the version and exit")
-	checkConfig := flag.Bool("check-config", false, "check the configuration (--config, or the embedded default) as the daemon would at start, start nothing, print every problem and exit: 0 if it is valid, 1 if not")
-	flag.Parse()
-	if flag.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "banserver: unexpected arguments %q\n", flag.Args())
+	fs, version, checkConfig := newFlags(&o)
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage(os.Stdout, fs)
+			return
+		}
+		fmt.Fprintf(os.Stderr, "banserver: %v (see banserver --help)\n", err)
+		os.Exit(2)
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "banserver: unexpected arguments %q (see banserver --help)\n", fs.Args())
 		os.Exit(2)
 	}
 	if *version {
@@ -54,6 +58,20 @@ func main() {
 		fmt.Fprintln(os.Stderr, "banserver:", err)
 		os.Exit(1)
 	}
+}
+
+// newFlags defines banserver's options on a flag set of their own: they
+// set o, --version and --check-config. Their usage strings are the option
+// list of --help and of banserver(8).
+func newFlags(o *daemon.Options) (fs *flag.FlagSet, version, checkConfig *bool) {
+	fs = flag.NewFlagSet("banserver", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // usage and errors are written by main
+	fs.StringVar(&o.ConfigPath, "config", "", "YAML configuration `file` (default: the embedded default config)")
+	fs.StringVar(&o.Socket, "socket", "", "Unix socket `path` (default: socket.path of the config, /run/ban.sock)")
+	fs.StringVar(&o.DB, "db", "", "ban store `path`, or none for memory only (default: db of the config, /var/lib/banserver/bans.db)")
+	version = fs.Bool("version", false, "print the version and exit")
+	checkConfig = fs.Bool("check-config", false, "check the configuration (--config, or the embedded default) as the daemon would at start, start nothing, print every problem and exit: 0 if it is valid, 1 if not")
+	return fs, version, checkConfig
 }
 
 // check is --check-config, like nginx -t: it reports the configuration at
