@@ -2,209 +2,115 @@ package jail
 
 import (
 	"cmp"
-	"container/heap"
 	"net/netip"
 	"slices"
 	"strconv"
-	"sync"
 	"time"
 )
 
-// banEntry is one live ban, in its jail's map and, unless it is forever,
-// in the Manager's expiry heap.
-type banEntry struct {
-	j     *jail
-	ban   Ban    // guarded by j.mu
-	end   int64  // unix nanoseconds of ban.End(); guarded by j.mu and banHeap.mu
-	index int    // position in banHeap.h, -1 when not in it; guarded by banHeap.mu
-	seq   uint64 // order of banning, for the lists fail2ban keeps in that order
-	ver   uint32 // bumped by each change (ban, prolong), so an undo knows it is still its own; guarded by j.mu
-	held  int32  // bytes of ban.Matches counted against Options.MatchBudget (at most 10 KiB); guarded by j.mu
-}
-
-// banHeap orders the expiring bans of all jails by end, so one timer serves
-// them all.
-type banHeap struct {
-	mu   sync.Mutex // guards h and every banEntry.index; taken after jail.mu
-	h    banEntries
-	kick chan struct{} // wakes Run when a ban becomes the earliest to end
-}
-
-func (b *banHeap) init() { b.kick = make(chan struct{}, 1) }
-
-// banEntries implements heap.Interface, keeping each entry's index current
-// so an unban can remove it in O(log n).
-type banEntries []*banEntry
-
-// Len implements heap.Interface.
-func (h banEntries) Len() int { return len(h) }
-
-// Less implements heap.Interface: earliest end first.
-func (h banEntries) Less(i, k int) bool { return h[i].end < h[k].end }
-
-// Swap implements heap.Interface.
-func (h banEntries) Swap(i, k int) {
-	h[i], h[k] = h[k], h[i]
-	h[i].index = i
-	h[k].index = k
-}
-
-// Push implements heap.Interface.
-func (h *banEntries) Push(x any) {
-	e := x.(*banEntry)
-	e.index = len(*h)
-	*h = append(*h, e)
-}
-
-// Pop implements heap.Interface.
-func (h *banEntries) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	e.index = -1
-	return e
-}
-
-// add puts e in the heap and kicks Run when e ends first.
-func (b *banHeap) add(e *banEntry) {
-	b.mu.Lock()
-	heap.Push(&b.h, e)
-	first := e.index == 0
-	b.mu.Unlock()
+// kickRun wakes Run when a ban that ends before every other was made.
+func (m *Manager) kickRun(first bool) {
 	if first {
 		select {
-		case b.kick <- struct{}{}:
+		case m.kick <- struct{}{}:
 		default:
 		}
 	}
 }
 
-// fix restores order after e.end grew; it never needs a kick.
-func (b *banHeap) fix(e *banEntry) {
-	b.mu.Lock()
-	if e.index >= 0 {
-		heap.Fix(&b.h, e.index)
-	}
-	b.mu.Unlock()
-}
-
-// remove takes e out of the heap if it is still there.
-func (b *banHeap) remove(e *banEntry) {
-	b.mu.Lock()
-	if e.index >= 0 {
-		heap.Remove(&b.h, e.index)
-	}
-	b.mu.Unlock()
-}
-
-// popDue removes and returns the entries ending at or before now.
-func (b *banHeap) popDue(now int64) []*banEntry {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var due []*banEntry
-	for len(b.h) > 0 && b.h[0].end <= now {
-		due = append(due, heap.Pop(&b.h).(*banEntry))
-	}
-	return due
-}
-
-// next returns the earliest end, if any.
-func (b *banHeap) next() (int64, bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.h) == 0 {
-		return 0, false
-	}
-	return b.h[0].end, true
-}
-
-// banLocked bans key in j from now for t and returns the ban; j.mu is
-// held and key is not banned. With bantime.increment on, the ban lasts
-// longer for every earlier ban of key the store remembers. The caller sets
-// the entry's held bytes when matches count against the budget.
-func (m *Manager) banLocked(j *jail, key netip.Prefix, now time.Time, matches []string, t *txn) *banEntry {
+// banLocked bans key in j from now for t and returns the ban's entry
+// number; j.mu is held and key is not banned. With bantime.increment on,
+// the ban lasts longer for every earlier ban of key the store remembers.
+// held is the bytes of matches counted against the budget.
+func (m *Manager) banLocked(j *jail, key netip.Prefix, now time.Time, matches []string, held int64, t *txn) int32 {
 	banTime, count := j.cfg.BanTime, 1
 	if inc := j.cfg.Increment; inc.Enabled && m.history != nil {
 		before := m.history(j.name, key, inc.OverallJails)
 		banTime = inc.BanTime(j.cfg.BanTime, before, m.rnd)
 		count = before + 1
 	}
-	e := &banEntry{j: j, index: -1, seq: m.banSeq.Add(1), ver: 1, ban: Ban{
-		Addr:    key.Addr(),
-		Prefix:  key,
-		Start:   now,
-		BanTime: banTime,
-		Count:   count,
-		Matches: matches,
-	}}
-	j.bans[key] = e
+	b := Ban{Prefix: key, Start: now, BanTime: banTime, Count: count}
+	e := j.bans.entry(&b, m.banSeq.Add(1))
+	e.held = int32(held)
+	i, first := j.bans.insert(e, matches)
 	j.banTotal++
-	if e.ban.BanTime != Forever {
-		e.end = now.Add(e.ban.BanTime).UnixNano()
-		m.heap.add(e)
-	}
+	m.kickRun(first)
 	if t != nil {
-		t.undo = append(t.undo, undoStep{kind: undoBan, e: e, ver: e.ver})
+		t.undo = append(t.undo, undoStep{kind: undoBan, j: j, key: key, seq: e.seq, ver: e.ver})
 	}
-	m.queue(j, EventBan, e.ban, CauseCommand, t)
-	return e
+	m.queue(j, EventBan, j.bans.ban(i), CauseCommand, t)
+	return i
 }
 
-// unbanLocked lifts ban e for cause (t: the command's transaction, nil
+// unbanLocked lifts ban i for cause (t: the command's transaction, nil
 // for other causes); j.mu is held.
-func (m *Manager) unbanLocked(j *jail, e *banEntry, cause Cause, t *txn) {
-	delete(j.bans, e.ban.Prefix)
+func (m *Manager) unbanLocked(j *jail, i int32, cause Cause, t *txn) {
+	b := j.bans.ban(i)
+	e, ms := j.bans.remove(i)
 	j.unbanTotal++
-	m.heap.remove(e)
-	m.releaseMatches(e)
+	m.matches.free(int64(e.held))
 	if t != nil {
-		t.undo = append(t.undo, undoStep{kind: undoUnban, e: e, ver: e.ver})
+		e.held = 0
+		t.undo = append(t.undo, undoStep{kind: undoUnban, j: j, key: b.Prefix, seq: e.seq, ver: e.ver, e: e, matches: ms})
 	}
-	m.queue(j, EventUnban, e.ban, cause, t)
+	m.queue(j, EventUnban, b, cause, t)
 }
 
 // unbanAllLocked lifts every ban of j, in BanList order; j.mu is held.
 func (m *Manager) unbanAllLocked(j *jail, cause Cause, t *txn) int {
-	es := sortedBans(j)
-	for _, e := range es {
-		m.unbanLocked(j, e, cause, t)
+	keys := sortedBans(j)
+	for _, k := range keys {
+		i, _ := j.bans.find(k)
+		m.unbanLocked(j, i, cause, t)
 	}
-	return len(es)
+	return len(keys)
 }
 
-// sortedBans returns j's bans by end, forever last, then by address.
-func sortedBans(j *jail) []*banEntry {
-	es := make([]*banEntry, 0, len(j.bans))
-	for _, e := range j.bans {
-		es = append(es, e)
-	}
-	slices.SortFunc(es, func(a, b *banEntry) int {
-		af, bf := a.ban.BanTime == Forever, b.ban.BanTime == Forever
+// sortedBans returns the prefixes of j's bans by end, forever last, then
+// by address (prefixes, as entry numbers change while bans are lifted).
+func sortedBans(j *jail) []netip.Prefix {
+	is := allBans(j)
+	slices.SortFunc(is, func(a, b int32) int {
+		ea, eb := j.bans.at(a), j.bans.at(b)
+		af, bf := ea.forever(), eb.forever()
 		switch {
 		case af && !bf:
 			return 1
 		case bf && !af:
 			return -1
 		case !af:
-			if c := cmp.Compare(a.end, b.end); c != 0 {
+			if c := cmp.Compare(ea.end(), eb.end()); c != 0 {
 				return c
 			}
 		}
-		return a.ban.Addr.Compare(b.ban.Addr)
+		return ea.key.prefix().Addr().Compare(eb.key.prefix().Addr())
 	})
-	return es
+	out := make([]netip.Prefix, len(is))
+	for k, i := range is {
+		out[k] = j.bans.at(i).key.prefix()
+	}
+	return out
+}
+
+// allBans returns the numbers of j's entries.
+func allBans(j *jail) []int32 {
+	is := make([]int32, j.bans.len())
+	for k := range is {
+		is[k] = int32(k)
+	}
+	return is
 }
 
 // bansInOrder returns j's bans in the order they were made (restored bans
 // in the order they were restored), as fail2ban's ban list keeps them.
-func bansInOrder(j *jail) []*banEntry {
-	es := make([]*banEntry, 0, len(j.bans))
-	for _, e := range j.bans {
-		es = append(es, e)
+func bansInOrder(j *jail) []netip.Prefix {
+	is := allBans(j)
+	slices.SortFunc(is, func(a, b int32) int { return cmp.Compare(j.bans.at(a).seq, j.bans.at(b).seq) })
+	out := make([]netip.Prefix, len(is))
+	for k, i := range is {
+		out[k] = j.bans.at(i).key.prefix()
 	}
-	slices.SortFunc(es, func(a, b *banEntry) int { return cmp.Compare(a.seq, b.seq) })
-	return es
+	return out
 }
 
 // Attempt records failures of addr in the jail: n = len(msgs), at least 1,
@@ -254,7 +160,7 @@ func (m *Manager) AttemptAt(name string, addr netip.Addr, at time.Time, msgs []s
 		return 0, nil // older than findtime: it can ban nobody
 	}
 	key := m.keyLocked(j, addr, ns)
-	if _, banned := j.bans[key]; banned {
+	if _, banned := j.bans.find(key); banned {
 		j.mu.Unlock()
 		return 1, nil
 	}
@@ -268,7 +174,7 @@ func (m *Manager) AttemptAt(name string, addr netip.Addr, at time.Time, msgs []s
 		return 1, nil
 	}
 	t := m.begin()
-	m.banLocked(j, key, at, matches, t).held = int32(held)
+	m.banLocked(j, key, at, matches, held, t)
 	m.record(t)
 	j.mu.Unlock()
 	if err := m.finish(t, j); err != nil {
@@ -320,11 +226,11 @@ func (m *Manager) BanIP(name string, addrs []netip.Addr) (int, error) {
 			j.evMu.Unlock()
 		}
 		for _, k := range keys {
-			if e, ok := j.bans[k]; ok {
-				m.prolongLocked(e, now, t)
+			if i, ok := j.bans.find(k); ok {
+				m.prolongLocked(j, i, now, t)
 				continue
 			}
-			m.banLocked(j, k, now, nil, t)
+			m.banLocked(j, k, now, nil, 0, t)
 			n++
 		}
 		m.record(t)
@@ -336,34 +242,31 @@ func (m *Manager) BanIP(name string, addrs []netip.Addr) (int, error) {
 	return n, err
 }
 
-// prolongLocked extends e to now+bantime when that ends later, keeping its
-// start, as fail2ban's BanManager.addBanTicket does; the new end is an
-// EventProlong, stored and applied like a ban. j.mu is held.
-func (m *Manager) prolongLocked(e *banEntry, now time.Time, t *txn) {
-	bt := e.j.cfg.BanTime
-	oldTime, oldEnd := e.ban.BanTime, e.end
+// prolongLocked extends ban i to now+bantime when that ends later,
+// keeping its start, as fail2ban's BanManager.addBanTicket does; the new
+// end is an EventProlong, stored and applied like a ban. j.mu is held.
+func (m *Manager) prolongLocked(j *jail, i int32, now time.Time, t *txn) {
+	bt := j.cfg.BanTime
+	e := j.bans.at(i)
+	oldTime := e.banTime
 	switch {
-	case e.ban.BanTime == Forever:
+	case e.forever():
 		return
 	case bt == Forever:
-		e.ban.BanTime = Forever
-		m.heap.remove(e)
+		j.bans.setBanTime(i, Forever)
 	default:
 		end := now.Add(bt)
-		if end.UnixNano() <= e.end {
+		if end.UnixNano() <= e.end() {
 			return
 		}
-		e.ban.BanTime = end.Sub(e.ban.Start)
-		m.heap.mu.Lock()
-		e.end = end.UnixNano()
-		m.heap.mu.Unlock()
-		m.heap.fix(e)
+		j.bans.setBanTime(i, time.Duration(end.UnixNano()-e.startNano()))
 	}
+	e = j.bans.at(i)
 	e.ver++
 	if t != nil {
-		t.undo = append(t.undo, undoStep{kind: undoProlong, e: e, ver: e.ver, banTime: oldTime, end: oldEnd})
+		t.undo = append(t.undo, undoStep{kind: undoProlong, j: j, key: e.key.prefix(), seq: e.seq, ver: e.ver, banTime: oldTime})
 	}
-	m.queue(e.j, EventProlong, e.ban, CauseCommand, t)
+	m.queue(j, EventProlong, j.bans.ban(i), CauseCommand, t)
 }
 
 // UnbanIP lifts the bans of addrs and returns how many it lifted. Addresses
@@ -385,8 +288,8 @@ func (m *Manager) UnbanIP(name string, addrs []netip.Addr, ifExists bool) (int, 
 		}
 		now := m.now().UnixNano()
 		for _, a := range norm {
-			if e := m.findLocked(j, a, now); e != nil {
-				m.unbanLocked(j, e, CauseCommand, t)
+			if i, ok := m.findLocked(j, a, now); ok {
+				m.unbanLocked(j, i, CauseCommand, t)
 				n++
 			} else if !ifExists {
 				missed = append(missed, a)
@@ -448,8 +351,8 @@ func (m *Manager) UnbanEverywhere(addrs []netip.Addr) (int, error) {
 			total += m.unbanAllLocked(j, CauseCommand, t)
 		default:
 			for _, a := range addrs {
-				if e := m.findLocked(j, a.Unmap(), now); e != nil {
-					m.unbanLocked(j, e, CauseCommand, t)
+				if i, ok := m.findLocked(j, a.Unmap(), now); ok {
+					m.unbanLocked(j, i, CauseCommand, t)
 					total++
 				}
 			}
@@ -471,7 +374,7 @@ func (m *Manager) IsBanned(name string, addr netip.Addr) (bool, error) {
 	err := m.locked(name, func(j *jail) error {
 		addr, err := checkAddr(addr)
 		if err == nil {
-			banned = m.findLocked(j, addr, m.now().UnixNano()) != nil
+			_, banned = m.findLocked(j, addr, m.now().UnixNano())
 		}
 		return err
 	})
@@ -485,7 +388,7 @@ func (m *Manager) BannedIn(addr netip.Addr) []string {
 	var names []string
 	for _, j := range m.snapshot() {
 		j.mu.Lock()
-		if e := m.findLocked(j, addr, now); e != nil && !j.removed {
+		if _, ok := m.findLocked(j, addr, now); ok && !j.removed {
 			names = append(names, j.name)
 		}
 		j.mu.Unlock()
@@ -499,11 +402,12 @@ func (m *Manager) BannedIn(addr netip.Addr) []string {
 func (m *Manager) BanList(name string) ([]Ban, error) {
 	var out []Ban
 	err := m.locked(name, func(j *jail) error {
-		es := sortedBans(j)
-		out = make([]Ban, len(es))
-		for i, e := range es {
-			out[i] = e.ban
-			out[i].Matches = slices.Clone(e.ban.Matches)
+		keys := sortedBans(j)
+		out = make([]Ban, len(keys))
+		for k, p := range keys {
+			i, _ := j.bans.find(p)
+			out[k] = j.bans.ban(i)
+			out[k].Matches = slices.Clone(out[k].Matches)
 		}
 		return nil
 	})
@@ -516,11 +420,7 @@ func (m *Manager) BanList(name string) ([]Ban, error) {
 func (m *Manager) Banned(name string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	err := m.locked(name, func(j *jail) error {
-		es := bansInOrder(j)
-		out = make([]netip.Prefix, len(es))
-		for i, e := range es {
-			out[i] = e.ban.Prefix
-		}
+		out = bansInOrder(j)
 		return nil
 	})
 	return out, err
@@ -541,12 +441,8 @@ func (m *Manager) Status(name string) (Status, error) {
 	m.sweepFailures(m.now())
 	var st Status
 	err := m.locked(name, func(j *jail) error {
-		es := bansInOrder(j)
-		st.Banned = make([]netip.Prefix, len(es))
-		for i, e := range es {
-			st.Banned[i] = e.ban.Prefix
-		}
-		st.CurrentlyBanned = len(es)
+		st.Banned = bansInOrder(j)
+		st.CurrentlyBanned = len(st.Banned)
 		st.TotalBanned = j.banTotal
 		st.TotalFailed = j.failTotal
 		m.fails.mu.Lock()
@@ -604,14 +500,11 @@ func (e *invalidAddrError) Unwrap() error { return ErrInvalidAddress }
 // findLocked returns the ban covering addr in j: by the jail's key for it,
 // or by addr alone (a ban made before IPv6Prefix changed, or one that fell
 // back to the address); j.mu is held.
-func (m *Manager) findLocked(j *jail, addr netip.Addr, now int64) *banEntry {
-	if e, ok := j.bans[m.keyLocked(j, addr, now)]; ok {
-		return e
+func (m *Manager) findLocked(j *jail, addr netip.Addr, now int64) (int32, bool) {
+	if i, ok := j.bans.find(m.keyLocked(j, addr, now)); ok {
+		return i, true
 	}
-	if e, ok := j.bans[netip.PrefixFrom(addr, addr.BitLen())]; ok {
-		return e
-	}
-	return nil
+	return j.bans.find(netip.PrefixFrom(addr, addr.BitLen()))
 }
 
 // Restore brings stored bans back into a jail when it starts: each keeps
@@ -625,10 +518,10 @@ func (m *Manager) Restore(name string, bans []Ban) (int, error) {
 	ns := now.UnixNano()
 	n := 0
 	err := m.locked(name, func(j *jail) error {
-		if len(j.bans) == 0 && len(bans) > 1024 {
-			// Sized once: rehashing a map growing to a million entries
-			// costs most of a second.
-			j.bans = make(map[netip.Prefix]*banEntry, len(bans))
+		if len(bans) > 1024 {
+			// Sized once: rebuilding the index as it grows to a million
+			// entries costs a good part of a second.
+			j.bans.presize(len(bans))
 		}
 		if m.onEvent != nil {
 			// One allocation for all the events: growing the queue one
@@ -645,21 +538,16 @@ func (m *Manager) Restore(name string, bans []Ban) (int, error) {
 			if b.BanTime != Forever && !b.Start.Add(b.BanTime).After(now) {
 				continue
 			}
-			if _, ok := j.bans[b.Prefix]; ok {
+			if _, ok := j.bans.find(b.Prefix); ok {
 				continue
 			}
-			b.Addr = addr
-			e := &banEntry{j: j, index: -1, seq: m.banSeq.Add(1), ver: 1, ban: b}
-			m.holdMatches(e)
-			j.bans[b.Prefix] = e
+			e := j.bans.entry(&b, m.banSeq.Add(1))
+			i, first := j.bans.insert(e, m.holdMatches(&e, b.Matches))
+			m.kickRun(first)
 			// fail2ban counts a restored ban in "Total banned": it goes
 			// through the same addBanTicket as a new one.
 			j.banTotal++
-			if b.BanTime != Forever {
-				e.end = b.Start.Add(b.BanTime).UnixNano()
-				m.heap.add(e)
-			}
-			m.queue(j, EventBan, e.ban, CauseRestored, nil)
+			m.queue(j, EventBan, j.bans.ban(i), CauseRestored, nil)
 			n++
 		}
 		return nil

@@ -1,6 +1,7 @@
 package jail
 
 import (
+	"math"
 	"net/netip"
 	"strconv"
 	"time"
@@ -85,13 +86,13 @@ func (m *Manager) ClusterReached(name string, key netip.Prefix, at time.Time) (b
 			return nil
 		}
 		key = key.Masked()
-		if _, ok := j.bans[key]; ok {
+		if _, ok := j.bans.find(key); ok {
 			return nil
 		}
 		if m.refusedLocked(j, key, now.UnixNano()) != "" {
 			return nil
 		}
-		m.banLocked(j, key, at, nil, t)
+		m.banLocked(j, key, at, nil, 0, t)
 		banned = true
 		m.record(t)
 		return nil
@@ -132,47 +133,39 @@ func (m *Manager) ClusterBan(name string, b Ban) (bool, error) {
 		if b.Count < 1 {
 			b.Count = 1
 		}
-		if e, ok := j.bans[b.Prefix]; ok {
-			cur := e.ban
+		if i, ok := j.bans.find(b.Prefix); ok {
+			cur := j.bans.ban(i)
 			switch {
 			case cur.BanTime == Forever:
 				return nil
 			case ends && !end.After(cur.End()):
 				return nil
 			}
-			oldTime, oldEnd := e.ban.BanTime, e.end
+			oldTime := cur.BanTime
 			if ends {
-				e.ban.BanTime = end.Sub(e.ban.Start)
-				m.heap.mu.Lock()
-				e.end = end.UnixNano()
-				m.heap.mu.Unlock()
-				m.heap.fix(e)
+				m.kickRun(j.bans.setBanTime(i, end.Sub(cur.Start)))
 			} else {
-				e.ban.BanTime = Forever
-				m.heap.remove(e)
+				j.bans.setBanTime(i, Forever)
 			}
-			e.ban.Count = max(e.ban.Count, b.Count)
+			e := j.bans.at(i)
+			e.count = max(e.count, int32(min(b.Count, math.MaxInt32)))
 			e.ver++
 			if t != nil {
-				t.undo = append(t.undo, undoStep{kind: undoProlong, e: e, ver: e.ver, banTime: oldTime, end: oldEnd})
+				t.undo = append(t.undo, undoStep{kind: undoProlong, j: j, key: b.Prefix, seq: e.seq, ver: e.ver, banTime: oldTime})
 			}
-			m.queue(j, EventProlong, e.ban, CauseCluster, t)
+			m.queue(j, EventProlong, j.bans.ban(i), CauseCluster, t)
 			changed = true
 			m.record(t)
 			return nil
 		}
-		e := &banEntry{j: j, index: -1, seq: m.banSeq.Add(1), ver: 1, ban: b}
-		m.holdMatches(e)
-		j.bans[b.Prefix] = e
+		e := j.bans.entry(&b, m.banSeq.Add(1))
+		i, first := j.bans.insert(e, m.holdMatches(&e, b.Matches))
+		m.kickRun(first)
 		j.banTotal++
-		if ends {
-			e.end = end.UnixNano()
-			m.heap.add(e)
-		}
 		if t != nil {
-			t.undo = append(t.undo, undoStep{kind: undoBan, e: e, ver: e.ver})
+			t.undo = append(t.undo, undoStep{kind: undoBan, j: j, key: b.Prefix, seq: e.seq, ver: e.ver})
 		}
-		m.queue(j, EventBan, e.ban, CauseCluster, t)
+		m.queue(j, EventBan, j.bans.ban(i), CauseCluster, t)
 		changed = true
 		m.record(t)
 		return nil
@@ -197,8 +190,8 @@ func (m *Manager) ClusterUnban(name string, prefix netip.Prefix, startedBy time.
 		if !prefix.IsValid() {
 			return invalidValue("cluster unban", prefix)
 		}
-		if e, ok := j.bans[prefix.Masked()]; ok && (startedBy.IsZero() || e.ban.Start.UnixMicro() <= startedBy.UnixMicro()) {
-			m.unbanLocked(j, e, CauseCluster, t)
+		if i, ok := j.bans.find(prefix.Masked()); ok && (startedBy.IsZero() || j.bans.ban(i).Start.UnixMicro() <= startedBy.UnixMicro()) {
+			m.unbanLocked(j, i, CauseCluster, t)
 			lifted = true
 			m.record(t)
 		}

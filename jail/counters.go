@@ -33,7 +33,7 @@ func (m *Manager) Counters() []Counters {
 			j.mu.Unlock()
 			continue
 		}
-		c := Counters{Name: j.name, Failures: j.failTotal, Bans: j.banTotal, Unbans: j.unbanTotal, Banned: len(j.bans)}
+		c := Counters{Name: j.name, Failures: j.failTotal, Bans: j.banTotal, Unbans: j.unbanTotal, Banned: j.bans.len()}
 		m.fails.mu.Lock()
 		c.Failed = j.nfailed
 		m.fails.mu.Unlock()

@@ -223,7 +223,7 @@ type Manager struct {
 	jails map[string]*jail
 
 	fails   failTable
-	heap    banHeap
+	kick    chan struct{} // wakes Run when a ban becomes the earliest of its jail to end
 	self    selfCache
 	matches matchBudget
 	banSeq  atomic.Uint64 // numbers bans in the order they are made
@@ -239,8 +239,8 @@ type jail struct {
 	ignoreNets []netip.Prefix
 	idle       bool
 	started    bool
-	removed    bool                       // stopped: the jail is gone from Manager.jails
-	bans       map[netip.Prefix]*banEntry // by Ban.Prefix
+	removed    bool // stopped: the jail is gone from Manager.jails
+	bans       *banTable
 	failTotal  int
 	banTotal   int
 	unbanTotal int // bans lifted, for any cause (see Counters)
@@ -288,7 +288,7 @@ func NewManager(opts Options) *Manager {
 		m.matches.limit = DefaultMatchBudget
 	}
 	m.fails.init(max, &m.matches)
-	m.heap.init()
+	m.kick = make(chan struct{}, 1)
 	return m
 }
 
@@ -331,10 +331,8 @@ func (m *Manager) Add(cfg Config) error {
 	if err != nil {
 		return err
 	}
-	j := &jail{
-		name: cfg.Name,
-		bans: make(map[netip.Prefix]*banEntry),
-	}
+	j := &jail{name: cfg.Name}
+	j.bans = newBanTable(j)
 	j.configure(cfg)
 
 	m.mu.Lock()
@@ -561,6 +559,7 @@ func (m *Manager) Stop(name string) error {
 	j.mu.Lock()
 	j.removed = true
 	m.unbanAllLocked(j, CauseJailStopped, nil)
+	j.bans.release() // mapped outside the heap: not left for the cleanup
 	m.fails.dropJail(j)
 	j.mu.Unlock()
 	m.deliver(j)

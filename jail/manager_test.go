@@ -860,7 +860,7 @@ func TestRunFakeClock(t *testing.T) {
 	m.BanIP("j", []netip.Addr{a})
 	waitEvent(t, rec.ch, EventBan, a)
 	clk.Advance(11 * time.Minute)
-	m.heap.kick <- struct{}{} // the real timer is still ten minutes out
+	m.kick <- struct{}{} // the real timer is still ten minutes out
 	waitEvent(t, rec.ch, EventUnban, a)
 }
 

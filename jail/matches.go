@@ -54,35 +54,27 @@ func (b *matchBudget) free(n int64) {
 	}
 }
 
-// holdMatches counts e's messages (a restored ban's, or one put back),
-// dropping them if the budget is spent; j.mu is held.
-func (m *Manager) holdMatches(e *banEntry) {
+// holdMatches counts a restored ban's messages (or a cluster's) for
+// entry e, and returns them, or nil when the budget is spent; j.mu is held.
+func (m *Manager) holdMatches(e *banEntry, ms []string) []string {
+	e.held = 0
 	var n int64
-	for _, s := range e.ban.Matches {
+	for _, s := range ms {
 		n += int64(len(s))
 	}
 	if n == 0 {
-		e.held = 0
-		return
+		return ms
 	}
 	b := &m.matches
 	if b.limit >= 0 && b.held.Add(n) > b.limit {
 		b.held.Add(-n)
-		e.ban.Matches = nil
-		e.held = 0
-		return
+		return nil
 	}
 	if b.limit < 0 {
 		b.held.Add(n)
 	}
 	e.held = int32(n)
-}
-
-// releaseMatches gives e's messages back to the budget when the ban ends;
-// j.mu is held.
-func (m *Manager) releaseMatches(e *banEntry) {
-	m.matches.free(int64(e.held))
-	e.held = 0
+	return ms
 }
 
 // MatchBytes returns the bytes of failure messages the jails hold now.

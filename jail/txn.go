@@ -2,6 +2,7 @@ package jail
 
 import (
 	"cmp"
+	"net/netip"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -50,13 +51,16 @@ const (
 
 // undoStep reverses one change, unless a later change to the same ban
 // (a newer version, another ban of the prefix) has superseded it: that one
-// stands or falls with its own command.
+// stands or falls with its own command. A ban is known by its seq.
 type undoStep struct {
 	kind    undoKind
-	e       *banEntry
-	ver     uint32        // e.ver right after the change
+	j       *jail
+	key     netip.Prefix
+	seq     uint64
+	ver     uint32        // the entry's ver right after the change
 	banTime time.Duration // undoProlong: the ban time before
-	end     int64         // undoProlong: the end before
+	e       banEntry      // undoUnban: the ban lifted
+	matches []string      // undoUnban: its messages
 }
 
 // begin returns the transaction of a command about to change bans, or nil
@@ -118,7 +122,7 @@ func (m *Manager) finish(t *txn, js ...*jail) error {
 func (m *Manager) undo(t *txn) {
 	byJail := map[*jail][]undoStep{}
 	for _, u := range t.undo {
-		byJail[u.e.j] = append(byJail[u.e.j], u)
+		byJail[u.j] = append(byJail[u.j], u)
 	}
 	js := make([]*jail, 0, len(byJail))
 	for j := range byJail {
@@ -137,35 +141,28 @@ func (m *Manager) undo(t *txn) {
 
 // undoLocked reverses one change; j.mu is held.
 func (m *Manager) undoLocked(j *jail, u undoStep) {
-	e := u.e
-	cur := j.bans[e.ban.Prefix]
+	i, ok := j.bans.find(u.key)
+	same := ok && j.bans.at(i).seq == u.seq && j.bans.at(i).ver == u.ver
 	switch u.kind {
 	case undoBan:
-		if cur == e && e.ver == u.ver {
-			delete(j.bans, e.ban.Prefix)
-			m.heap.remove(e)
-			m.releaseMatches(e)
+		if same {
+			e, _ := j.bans.remove(i)
+			m.matches.free(int64(e.held))
 			j.banTotal--
 		}
 	case undoProlong:
-		if cur == e && e.ver == u.ver {
-			m.heap.remove(e)
-			e.ban.BanTime = u.banTime
-			e.end = u.end
-			e.ver--
-			if e.ban.BanTime != Forever {
-				m.heap.add(e)
-			}
+		if same {
+			first := j.bans.setBanTime(i, u.banTime)
+			j.bans.at(i).ver--
+			m.kickRun(first)
 		}
 	case undoUnban:
-		if cur == nil && !j.removed {
-			j.bans[e.ban.Prefix] = e
+		if !ok && !j.removed {
+			e := u.e
+			// Ended meanwhile: Run expires it at once, as it would have.
+			_, first := j.bans.insert(e, m.holdMatches(&e, u.matches))
+			m.kickRun(first)
 			j.unbanTotal--
-			m.holdMatches(e)
-			if e.ban.BanTime != Forever {
-				// Ended meanwhile: Run expires it at once, as it would have.
-				m.heap.add(e)
-			}
 		}
 	}
 }

@@ -220,11 +220,11 @@ func TestUndoKeepsLaterChanges(t *testing.T) {
 	f.m.mu.RUnlock()
 	// An unban whose group failed, after another command banned anew.
 	j.mu.Lock()
-	e := j.bans[netip.PrefixFrom(a, 32)]
+	i, _ := j.bans.find(netip.PrefixFrom(a, 32))
 	m := f.m
 	t1 := m.begin()
-	m.unbanLocked(j, e, CauseCommand, t1)
-	m.banLocked(j, netip.PrefixFrom(a, 32), f.clk.Now(), nil, nil)
+	m.unbanLocked(j, i, CauseCommand, t1)
+	m.banLocked(j, netip.PrefixFrom(a, 32), f.clk.Now(), nil, 0, nil)
 	j.mu.Unlock()
 	m.undo(t1)
 	if bans, _ := f.m.BanList("j"); len(bans) != 1 || bans[0].Start != f.clk.Now() {
