@@ -82,6 +82,14 @@ func (r *Reader) ReadMessage() ([]byte, error) {
 	}
 }
 
+// Buffered reports whether a complete message (or the close command) is
+// already buffered: the next ReadMessage then returns it without reading.
+// A server that answers pipelined requests can hold its replies until
+// this is false and write them together.
+func (r *Reader) Buffered() bool {
+	return r.end > r.start && r.search() >= 0
+}
+
 // search returns the offset of the terminator from r.start, or -1.
 func (r *Reader) search() int {
 	from := r.scanned - (len(endCommand) - 1)

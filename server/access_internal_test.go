@@ -92,7 +92,7 @@ func BenchmarkAccess(b *testing.B) {
 	r, _ := parseRequest([]any{"set", "api", "attempt", "2001:db8::1", "Incorrect token used."})
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := s.admit(cs, &r); err != nil {
+		if err := s.admit(cs, &r, time.Now()); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -509,7 +509,7 @@ func (s *Server) cmdSetBanTimeExtra(c *call) (result, error) {
 	}
 	// fail2ban keeps overalljails as sent and answers it so: 'true' stays
 	// 'true', False stays False, '' is None. jail keeps the bool it acts on.
-	raw := c.items[3]
+	raw := c.item(3)
 	if _, isList := c.nested[3]; isList {
 		raw = c.args[3]
 	}

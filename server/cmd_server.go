@@ -30,7 +30,7 @@ func (s *Server) cmdEcho(c *call) (result, error) {
 		if n, isList := c.nested[i]; isList {
 			out = append(out, n)
 		} else {
-			out = append(out, c.items[i])
+			out = append(out, c.item(i))
 		}
 	}
 	return ok(out)
@@ -124,7 +124,7 @@ const MaxSleep = 60 * time.Second
 // cmdSleep is fail2ban's `sleep SECONDS` (float seconds), with Python's
 // errors for what float() and time.sleep refuse, and a bound.
 func (s *Server) cmdSleep(c *call) (result, error) {
-	secs, err := pyFloat(c.items[1], c.args[1])
+	secs, err := pyFloat(c.item(1), c.args[1])
 	if err != nil {
 		return result{}, err
 	}
@@ -183,7 +183,7 @@ func (s *Server) cmdSetAllowIPv6(c *call) (result, error) {
 	if n, isList := c.nested[2]; isList {
 		return ok(n)
 	}
-	return ok(c.items[2])
+	return ok(c.item(2))
 }
 
 var (

@@ -37,6 +37,8 @@ type command struct {
 	run func(s *Server, c *call) (result, error)
 	// index is the row's position in commands (its counters in stats).
 	index int
+	// jailed: the name has <JAIL>, the second word names a jail.
+	jailed bool
 }
 
 // call is one command as its handler sees it.
@@ -192,6 +194,7 @@ func init() {
 	for i := range commands {
 		c := &commands[i]
 		c.index = i
+		c.jailed = strings.Contains(c.name, "<JAIL>")
 		if _, dup := byName[c.name]; dup {
 			panic("server: command " + c.name + " twice in the table")
 		}
@@ -204,44 +207,57 @@ func init() {
 
 // rowName returns the name of the row that words a select, whether the
 // table has it or not.
-func rowName(a []string) string {
+func rowName(a []string) string { return string(appendRowName(nil, a)) }
+
+// lookupRow returns the row that words a select, or nil. It builds the
+// row's name in a buffer on the stack: a command costs no allocation to
+// find its row.
+func lookupRow(a []string) *command {
+	var buf [64]byte
+	return byName[string(appendRowName(buf[:0], a))]
+}
+
+// appendRowName appends rowName(a) to dst.
+func appendRowName(dst []byte, a []string) []byte {
 	switch a[0] {
 	case "set", "get":
 		switch {
 		case len(a) < 2:
-			return a[0]
+			return append(dst, a[0]...)
 		case serverKeys[a[1]]:
-			return a[0] + " " + a[1]
+			return append(append(append(dst, a[0]...), ' '), a[1]...)
 		case len(a) < 3:
-			return a[0] + " <JAIL>"
+			return append(append(dst, a[0]...), " <JAIL>"...)
 		}
 		sub := a[2]
 		if strings.HasPrefix(sub, "bantime.") {
 			sub = "bantime.*"
 		}
-		return a[0] + " <JAIL> " + sub
+		return append(append(append(dst, a[0]...), " <JAIL> "...), sub...)
 	case "multi-set":
 		// fail2ban-client's set of a list (addfailregex, addignoreregex);
 		// any other multi-set is the set, as in fail2ban.
 		if len(a) < 3 {
-			return a[0]
+			return append(dst, a[0]...)
 		}
-		if name := a[0] + " <JAIL> " + a[2]; byName[name] != nil {
-			return name
+		n := len(dst)
+		dst = append(append(append(dst, a[0]...), " <JAIL> "...), a[2]...)
+		if byName[string(dst[n:])] != nil {
+			return dst
 		}
-		return rowName(append([]string{"set"}, a[1:]...))
+		return appendRowName(dst[:n], append([]string{"set"}, a[1:]...))
 	case "status", "stop":
 		switch {
 		case len(a) < 2:
-			return a[0]
+			return append(dst, a[0]...)
 		case a[1] == "--all":
-			return a[0] + " --all"
+			return append(append(dst, a[0]...), " --all"...)
 		}
-		return a[0] + " <JAIL>"
+		return append(append(dst, a[0]...), " <JAIL>"...)
 	case "add", "start":
-		return a[0] + " <JAIL>"
+		return append(append(dst, a[0]...), " <JAIL>"...)
 	}
-	return a[0]
+	return append(dst, a[0]...)
 }
 
 // request is a parsed command: its words, its row (nil for a command the
@@ -260,13 +276,24 @@ func parseRequest(items []any) (request, error) {
 	if err != nil {
 		return request{}, err
 	}
-	r := request{Command: cmd, row: byName[rowName(cmd.Args)]}
+	return requestOf(cmd), nil
+}
+
+// parseWords is parseRequest for a command of strings only, as
+// protocol.DecodeWords returns it.
+func parseWords(words []string) request {
+	return requestOf(protocol.Command{Args: words})
+}
+
+// requestOf finds cmd's row, class and jail.
+func requestOf(cmd protocol.Command) request {
+	r := request{Command: cmd, row: lookupRow(cmd.Args)}
 	if r.row != nil {
 		r.class = r.row.class
-		if strings.Contains(r.row.name, "<JAIL>") && len(cmd.Args) > 1 {
+		if r.row.jailed && len(cmd.Args) > 1 {
 			r.jail = cmd.Args[1]
 		}
-		return r, nil
+		return r
 	}
 	// Not in the table: refused as an admin command to those who may not
 	// administer (a get is a read), answered with fail2ban's error to
@@ -280,7 +307,7 @@ func parseRequest(items []any) (request, error) {
 	if (a[0] == "set" || a[0] == "get") && len(a) > 2 && !serverKeys[a[1]] || a[0] == "multi-set" && len(a) > 2 {
 		r.jail = a[1]
 	}
-	return r, nil
+	return r
 }
 
 // parseCommand parses items, with fail2ban's exceptions for bad ones.
@@ -304,8 +331,9 @@ func (r *request) addressCount() int {
 	return len(r.Args) - r.row.addrs
 }
 
-// run executes a parsed request.
-func (s *Server) run(ctx context.Context, r *request, items []any) (result, error) {
+// run executes a parsed request; c is where its call is built (the
+// connection's own, so that a command costs no allocation for it).
+func (s *Server) run(ctx context.Context, r *request, items []any, c *call) (result, error) {
 	row := r.row
 	if row == nil {
 		return result{}, unknownCommand(r.Args)
@@ -316,7 +344,10 @@ func (s *Server) run(ctx context.Context, r *request, items []any) (result, erro
 		}
 		return result{}, errIndex
 	}
-	return row.run(s, &call{args: r.Args, items: items, nested: r.Nested, jail: r.jail, ctx: ctx})
+	*c = call{args: r.Args, items: items, nested: r.Nested, jail: r.jail, ctx: ctx}
+	res, err := row.run(s, c)
+	*c = call{} // keeps nothing of the command alive
+	return res, err
 }
 
 // unknownCommand is fail2ban's reply to words the table lacks.
@@ -347,7 +378,7 @@ func (s *Server) Dispatch(ctx context.Context, items []any) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	return s.run(ctx, &r, items)
+	return s.run(ctx, &r, items, new(call))
 }
 
 // helpLines lists every row: its usage and what it does.

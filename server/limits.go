@@ -221,11 +221,17 @@ func (t *timedConn) Read(p []byte) (int, error) {
 // blocks is abandoned after between 3/4 and all of IdleTimeout, and a
 // reply costs no timer update.
 func (t *timedConn) Write(p []byte) (int, error) {
-	if t.idle > 0 {
-		if now := time.Now(); now.Sub(t.wArmed) > t.idle/4 {
-			t.Conn.SetWriteDeadline(now.Add(t.idle))
-			t.wArmed = now
-		}
+	if t.idle <= 0 {
+		return t.Conn.Write(p)
+	}
+	return t.writeAt(p, time.Now())
+}
+
+// writeAt is Write when the caller has just read the clock: now.
+func (t *timedConn) writeAt(p []byte, now time.Time) (int, error) {
+	if t.idle > 0 && now.Sub(t.wArmed) > t.idle/4 {
+		t.Conn.SetWriteDeadline(now.Add(t.idle))
+		t.wArmed = now
 	}
 	return t.Conn.Write(p)
 }

@@ -121,20 +121,29 @@ func New(o Options) *Server {
 	return s
 }
 
-// Serve accepts connections on ln until ctx ends, serving each on its own
-// goroutine. It returns nil when ctx is cancelled; connections still open
-// are closed. The caller owns ln's socket file.
+// Serve accepts connections on ln until ctx ends, serving each on a
+// goroutine of its own. It returns nil when ctx is cancelled; connections
+// still open are closed. The caller owns ln's socket file.
+//
+// A goroutine that has served a connection waits, up to maxIdleWorkers of
+// them, for the next one rather than exit: a client that connects per
+// request (PHP-FPM workers) then costs no goroutine start, and no growth
+// of a new goroutine's stack to what serving takes.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
+	handoff := make(chan net.Conn) // to a goroutine waiting for a connection
+	quit := make(chan struct{})    // closed when no more connections come
+	var idle atomic.Int32          // goroutines waiting on handoff
 	var tempDelay time.Duration
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			if ctx.Err() != nil {
+				close(quit)
 				wg.Wait()
 				return nil
 			}
@@ -151,18 +160,40 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 				time.Sleep(tempDelay)
 				continue
 			}
+			close(quit)
 			wg.Wait()
 			return fmt.Errorf("server: accept: %w", err)
 		}
 		tempDelay = 0
 		s.stats.accepted.Add(1)
+		select {
+		case handoff <- c:
+			continue
+		default:
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.serveConn(ctx, c)
+			for {
+				s.serveConn(ctx, c)
+				if idle.Add(1) > maxIdleWorkers {
+					idle.Add(-1)
+					return
+				}
+				select {
+				case c = <-handoff:
+					idle.Add(-1)
+				case <-quit:
+					idle.Add(-1)
+					return
+				}
+			}
 		}()
 	}
 }
+
+// maxIdleWorkers bounds the goroutines kept waiting for a connection.
+const maxIdleWorkers = 64
 
 // conn is one client connection's state: who the peer is, what it may
 // do, and its uid's share of the limits.
@@ -173,6 +204,8 @@ type conn struct {
 	limited bool
 	// set are the settings the connection started with.
 	set *settings
+	// call is where each command's call is built (see Server.run).
+	call call
 }
 
 // serveConn answers the commands of one connection until it closes, sends
@@ -202,32 +235,39 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	cs := &conn{grant: g, uid: uid, limited: !g.all && st.limits.RatePerUID > 0, set: st}
 	tc := &timedConn{Conn: c, idle: st.idle, read: st.limits.ReadTimeout}
 	r := protocol.NewReader(tc, st.maxMessage)
+	// out holds replies not yet written: while the client has pipelined
+	// further complete messages, their replies join it and go out in one
+	// write when no complete message is left to answer (or out is large).
 	var out []byte
 	for {
 		msg, err := r.ReadMessage()
 		if err != nil {
 			if errors.Is(err, protocol.ErrTooLarge) {
 				s.stats.refuse(RefusedLimits)
-				out, _ = protocol.AppendReply(out[:0], protocol.ReplyProtocol, 1, &protocol.Exception{
+				out, _ = protocol.AppendReply(out, protocol.ReplyProtocol, 1, &protocol.Exception{
 					Class: protocol.ClassValueError,
 					Args:  []any{fmt.Sprintf("message larger than %d bytes", st.maxMessage)},
 				})
-				if _, err := tc.Write(out); err != nil {
+				if out, err = s.flush(tc, r, out, time.Now()); err != nil {
 					return
 				}
 				continue
 			}
-			// EOF, the close command, an idle or read timeout, or shutdown.
+			// EOF, the close command, an idle or read timeout, or shutdown;
+			// replies still held are written first (the close command
+			// arrives pipelined after the requests it closes).
 			// (A write that times out ends the connection below.)
+			if len(out) > 0 {
+				tc.Write(out)
+			}
 			return
 		}
 		var stop bool
-		out, stop = s.handle(ctx, cs, out[:0], msg)
-		if _, err := tc.Write(out); err != nil {
-			return
-		}
+		var end time.Time
+		out, stop, end = s.handle(ctx, cs, out, msg)
 		if stop {
 			// Only now: the client that said `stop` waits for its reply.
+			tc.writeAt(out, end)
 			s.stopOnce.Do(func() {
 				if s.o.Stop != nil {
 					s.o.Stop()
@@ -235,7 +275,26 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 			})
 			return
 		}
+		if out, err = s.flush(tc, r, out, end); err != nil {
+			return
+		}
 	}
+}
+
+// maxHeld bounds the replies held for a pipelining client before they are
+// written anyway.
+const maxHeld = 16 << 10
+
+// flush writes the replies in out unless another complete message is
+// already buffered in r (and out is not large): a client that pipelines
+// gets its replies in one write. It returns out emptied, or the write's
+// error. now is the time, for the write deadline.
+func (s *Server) flush(tc *timedConn, r *protocol.Reader, out []byte, now time.Time) ([]byte, error) {
+	if len(out) < maxHeld && r.Buffered() {
+		return out, nil
+	}
+	_, err := tc.writeAt(out, now)
+	return out[:0], err
 }
 
 // refuseConn answers a connection over a connection limit with one
@@ -252,30 +311,42 @@ func (s *Server) refuseConn(c net.Conn) {
 }
 
 // handle decodes one message, runs it, and appends the framed reply to dst.
-// stop reports a `stop` command: the daemon shuts down after the reply.
-func (s *Server) handle(ctx context.Context, cs *conn, dst, msg []byte) (out []byte, stop bool) {
+// stop reports a `stop` command: the daemon shuts down after the reply;
+// end is when the reply was encoded.
+func (s *Server) handle(ctx context.Context, cs *conn, dst, msg []byte) (out []byte, stop bool, end time.Time) {
 	start := time.Now()
-	items, proto, err := protocol.Decode(msg)
-	if err != nil {
-		// fail2ban answers a message it cannot load with a bare pickled
-		// string "ERROR: ..." rather than a (1, exception) tuple; clients
-		// expect that shape.
-		s.stats.refuse(RefusedMalformed)
-		s.o.Log.Warn("refused message", append(peerFields(cs.grant.peer, cs.grant.name), zap.Error(err), zap.Int("bytes", len(msg)))...)
-		return protocol.AppendLoadError(dst, proto, err), false
+	var req request
+	var items []any
+	words, proto, fast := protocol.DecodeWords(msg)
+	var err error
+	if fast {
+		// Nearly every request: a list of strings, decoded without
+		// boxing each into an interface.
+		req = parseWords(words)
+	} else {
+		items, proto, err = protocol.Decode(msg)
+		if err != nil {
+			// fail2ban answers a message it cannot load with a bare pickled
+			// string "ERROR: ..." rather than a (1, exception) tuple; clients
+			// expect that shape.
+			s.stats.refuse(RefusedMalformed)
+			s.o.Log.Warn("refused message", append(peerFields(cs.grant.peer, cs.grant.name), zap.Error(err), zap.Int("bytes", len(msg)))...)
+			return protocol.AppendLoadError(dst, proto, err), false, time.Now()
+		}
+		req, err = parseRequest(items)
 	}
-	req, err := parseRequest(items)
 	if err != nil {
 		s.stats.refuse(RefusedMalformed)
 	} else {
-		err = s.admit(cs, &req)
+		err = s.admit(cs, &req, start)
 	}
 	if err != nil {
 		out, _ = protocol.AppendReply(dst, proto, 1, toException(err))
-		return out, false
+		return out, false, time.Now()
 	}
-	res, err := s.run(ctx, &req, items)
+	res, err := s.run(ctx, &req, items, &cs.call)
 	failed := err != nil
+	n := len(dst)
 	if err != nil {
 		out, err = protocol.AppendReply(dst, proto, 1, toException(err))
 	} else {
@@ -284,25 +355,26 @@ func (s *Server) handle(ctx context.Context, cs *conn, dst, msg []byte) (out []b
 	if err != nil {
 		// A result we cannot encode is a bug of ours; say so rather than hang the client.
 		s.o.Log.Error("encode reply", zap.Error(err))
-		out, _ = protocol.AppendReply(dst[:0], proto, 1, &protocol.Exception{Class: protocol.ClassException, Args: []any{"internal error: " + err.Error()}})
+		out, _ = protocol.AppendReply(dst[:n], proto, 1, &protocol.Exception{Class: protocol.ClassException, Args: []any{"internal error: " + err.Error()}})
 		failed = true
 	}
-	s.stats.answered(&req, failed, time.Since(start))
-	return out, res.stop
+	end = time.Now()
+	s.stats.answered(&req, failed, end.Sub(start))
+	return out, res.stop, end
 }
 
 // admit is the one place that decides whether a parsed command runs:
 // access rules, then the uid's rate, then the per-command limits. A
 // refusal is logged with the peer; state-changing commands that pass are
 // logged with it too (attempts only at debug: they are the hot path).
-func (s *Server) admit(cs *conn, r *request) error {
+func (s *Server) admit(cs *conn, r *request, now time.Time) error {
 	g := cs.grant
 	if err := g.check(r); err != nil {
 		s.stats.refuse(RefusedAccess)
 		s.o.Log.Warn("refused command", append(peerFields(g.peer, g.name), zap.Strings("args", r.Args), zap.Stringer("class", r.class), zap.Error(err))...)
 		return err
 	}
-	if cs.limited && !cs.uid.bucket.take(time.Now(), cs.set.limits.RatePerUID, cs.set.limits.RateBurst) {
+	if cs.limited && !cs.uid.bucket.take(now, cs.set.limits.RatePerUID, cs.set.limits.RateBurst) {
 		// Not logged per command: a client over its rate would flood the
 		// log at the rate it is refused.
 		s.stats.refuse(RefusedRate)
