@@ -101,6 +101,7 @@ func Run(ctx context.Context, o Options) error {
 		history, journal = bans.history, bans
 	}
 	hooks := &clusterHooks{}
+	rec := newReconcilers(reg)
 	if cfg.Cluster.Enabled() {
 		history = hooks.history(history)
 	}
@@ -112,14 +113,20 @@ func Run(ctx context.Context, o Options) error {
 		OnFailure:   hooks.failure,
 		OnEvent: func(ev jail.Event) {
 			hooks.event(ev)
-			if len(ev.Actions) == 0 {
+			acts := ev.Actions
+			if ev.Cause == jail.CauseRestored {
+				// The reconciliation after every restore brings these
+				// to the kernel (see reconcilers).
+				acts = rec.without(acts)
+			}
+			if len(acts) == 0 {
 				return
 			}
 			op := actions.OpBan
 			if ev.Kind == jail.EventUnban {
 				op = actions.OpUnban
 			}
-			queue.Submit(actions.Job{Op: op, Actions: ev.Actions, Target: actions.Target{
+			queue.Submit(actions.Job{Op: op, Actions: acts, Target: actions.Target{
 				Jail:    ev.Jail,
 				Prefix:  ev.Ban.Prefix,
 				Start:   ev.Ban.Start,
@@ -180,18 +187,13 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer mln.close()
 	// Reconcile only once the socket is ours: a second daemon refused above
-	// must not touch the kernel state of the one already running. Clients
-	// connecting meanwhile wait in the listen backlog, so the first command
-	// finds the kernel agreeing with the jails.
+	// must not touch the kernel state of the one already running. It runs
+	// beside serving (below), on the queue's worker.
 	var specs []string
 	for _, name := range jails.Jails() {
 		if c, err := jails.Config(name); err == nil {
 			specs = append(specs, c.Actions...)
 		}
-	}
-	if err := d.kern.start(ctx, specs); err != nil {
-		ln.Close()
-		return err
 	}
 	defer closeActions(context.WithoutCancel(ctx), reg, cfg.Kernel.FlushOnStop, log)
 
@@ -250,6 +252,10 @@ func Run(ctx context.Context, o Options) error {
 	qctx, qcancel := context.WithCancel(context.WithoutCancel(ctx))
 	qdone := make(chan error, 1)
 	go func() { qdone <- queue.Run(qctx) }()
+	// The kernel agrees with the restored bans once this is done; the
+	// routes of the run before stay meanwhile (see kernelState.start). A
+	// failure stops the daemon, as it refused to start before.
+	run("kernel", func(ctx context.Context) error { return d.kern.start(ctx, specs) })
 	run("jails", jails.Run)
 	// ignoreself follows this host's addresses as they change.
 	run("selfwatch", func(ctx context.Context) error {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -141,15 +142,33 @@ func (k *kernelState) useLocked(specs []string) error {
 	return nil
 }
 
-// startLocked reconciles before the queue runs, at start: nothing else
-// calls the actions yet. k.mu need not be held.
+// start records the kernel state of specs' actions and reconciles, at
+// start. It runs beside serving, once the socket is the daemon's and the
+// queue runs: the kernel still holds the routes and set elements of the
+// run before, so the bans restored are enforced meanwhile, and clients are
+// not kept waiting seconds for a million routes to be compared. The
+// reconciliation goes through the queue's worker like any other, so a ban
+// or an unban made while it runs is applied after it and never undone by
+// it. The memory its lists took is handed back to the system after.
 func (k *kernelState) start(ctx context.Context, specs []string) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if err := k.useLocked(specs); err != nil {
 		return err
 	}
-	return k.reconcileNow(ctx)
+	err := k.queue.Do(ctx, func(qctx context.Context) error {
+		if err := ctx.Err(); err != nil {
+			return err // stopping before it began: nothing to reconcile for
+		}
+		return k.reconcileNow(qctx)
+	})
+	if ctx.Err() != nil {
+		return nil // a stop during start is not an error
+	}
+	// A million bans listed, sorted and compared leave hundreds of
+	// megabytes of free heap that the runtime would give back only slowly.
+	debug.FreeOSMemory()
+	return err
 }
 
 // reconcile makes the kernel agree with the live bans, on the queue's
@@ -303,6 +322,56 @@ func (k *kernelState) drop(state string) {
 	if err := k.store.Wait(k.store.db.Put(store.Change{Op: store.OpKernelDrop, State: state})); err != nil {
 		k.log.Warn("forgetting kernel state", zap.String("state", state), zap.Error(err))
 	}
+}
+
+// reconcilers sorts action specs into those whose actions reconcile
+// (routes, set elements) and the others, for the events of restored bans:
+// every restore (at start, when a jail starts, on reload) is followed by a
+// reconciliation that hands such actions all live bans, so queueing each
+// restored ban for them too would only repeat that work, a million jobs
+// after a restart with a million bans.
+type reconcilers struct {
+	reg *actions.Registry
+
+	mu    sync.Mutex // guards the fields below
+	known map[string]bool
+	last  []string // the latest specs filtered, and what was kept
+	kept  []string
+}
+
+func newReconcilers(reg *actions.Registry) *reconcilers {
+	return &reconcilers{reg: reg, known: map[string]bool{}}
+}
+
+// without returns specs less those of reconciling actions. Restored bans
+// of one jail share its specs slice: the answer for the latest one is
+// kept, so a million restored bans make no allocation here.
+func (r *reconcilers) without(specs []string) []string {
+	if len(specs) == 0 {
+		return specs
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.last) == len(specs) && &r.last[0] == &specs[0] {
+		return r.kept
+	}
+	var kept []string
+	for _, spec := range specs {
+		rec, ok := r.known[spec]
+		if !ok {
+			// An action that cannot be built is left to the queue, which
+			// reports it.
+			if a, err := r.reg.Lookup(spec); err == nil {
+				_, rec = a.(actions.Reconciler)
+				r.known[spec] = rec
+			}
+		}
+		if !rec {
+			kept = append(kept, spec)
+		}
+	}
+	r.last, r.kept = specs, kept
+	return kept
 }
 
 // closeActions releases kernel handles; flush removes what they added.

@@ -132,6 +132,11 @@ func (b *banStore) restore(jails *jail.Manager, name string) error {
 	if err != nil {
 		return fmt.Errorf("daemon: restore jail %q: %w", name, err)
 	}
+	// The scan faulted in the store's map page by page: a million bans
+	// would leave hundreds of megabytes of it counted in RSS for good.
+	if err := b.db.ReleaseMemory(); err != nil {
+		b.log.Warn("restore: releasing the store's memory map", zap.Error(err))
+	}
 	b.restores.note(name, time.Since(start), n)
 	b.log.Info("restored bans", zap.String("jail", name), zap.Int("stored", len(stored)), zap.Int("restored", n),
 		zap.Duration("took", time.Since(start)))
@@ -149,6 +154,11 @@ func (b *banStore) purge(ctx context.Context) error {
 			b.log.Error("purge ban store", zap.Error(err))
 		} else if n > 0 {
 			b.log.Info("purged ban store", zap.Int("records", n))
+		}
+		// The purge read every record through the store's map, as a
+		// restore does: those pages need not stay in RSS.
+		if err := b.db.ReleaseMemory(); err != nil {
+			b.log.Warn("purge: releasing the store's memory map", zap.Error(err))
 		}
 		select {
 		case <-ctx.Done():

@@ -120,6 +120,7 @@ type Action struct {
 	h      *netlink.Handle           // dumps: routes, own addresses
 	p      *pipe                     // adds and deletes, pipelined
 	jails  map[netip.Prefix][]string // jails banning each prefix whose route is in the kernel
+	single map[string][]string       // oneLocked's shared one-jail sets, by jail
 	own    []netip.Addr              // the namespace's own addresses
 	ownAt  time.Time                 // when own was read; zero forces a read
 	closed bool
@@ -294,7 +295,7 @@ func (a *Action) BanBatch(ctx context.Context, ts []actions.Target) error {
 		}
 		queue[p] = len(adds)
 		adds = append(adds, p)
-		jails = append(jails, []string{t.Jail})
+		jails = append(jails, a.oneLocked(t.Jail))
 	}
 	if err := ctx.Err(); err != nil {
 		return errors.Join(append(errs, fmt.Errorf("route: %d bans not applied: %w", len(adds), err))...)
@@ -356,8 +357,8 @@ func (a *Action) resolveExistingLocked(ps []pending) []error {
 	for _, p := range ps {
 		want[p.p] = true
 	}
-	found := make(map[netip.Prefix][]owner, len(ps))
-	err := a.dumpLocked(false, func(r netlink.Route) {
+	var found map[netip.Prefix][]owner
+	err := a.dumpLocked(false, func() { found = make(map[netip.Prefix][]owner, len(ps)) }, func(r netlink.Route) {
 		if p, ok := prefixOf(r.Dst); ok && want[p] {
 			found[p] = append(found[p], owner{r.Protocol, r.Type})
 		}
@@ -474,6 +475,12 @@ func (a *Action) delLocked(ps []netip.Prefix) []error {
 // Reconcile makes the kernel match live: routes of ours no live ban needs
 // are deleted, missing ones added, and the per-prefix jail sets rebuilt
 // from live.
+//
+// It is built for a restart with a million bans whose routes the kernel
+// still holds: the dump streams (only prefixes are kept, no
+// netlink.Route), and live and listed prefixes are compared as two sorted
+// lists, which the kernel's listing and a jail's ban list nearly are
+// already, so the only map built is the new jail sets.
 func (a *Action) Reconcile(ctx context.Context, live []actions.Target) (added, removed int, err error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -481,29 +488,61 @@ func (a *Action) Reconcile(ctx context.Context, live []actions.Target) (added, r
 		return 0, 0, ErrClosed
 	}
 	var errs []error
-	want := make(map[netip.Prefix][]string, len(live))
+	type liveBan struct {
+		p    netip.Prefix
+		jail string
+	}
+	want := make([]liveBan, 0, len(live))
 	for _, t := range live {
 		p, err := Normalize(t.Prefix)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("route: reconcile %s: %w", t.Prefix, err))
 			continue
 		}
-		if !slices.Contains(want[p], t.Jail) {
-			want[p] = append(want[p], t.Jail)
-		}
+		want = append(want, liveBan{p, t.Jail})
 	}
-	have, err := a.ownedLocked()
+	// Stable: each prefix keeps its jails in the order live names them.
+	slices.SortStableFunc(want, func(x, y liveBan) int { return comparePrefix(x.p, y.p) })
+	var have []netip.Prefix
+	err = a.dumpLocked(true, func() { have = have[:0] }, func(r netlink.Route) {
+		if p, ok := prefixOf(r.Dst); ok {
+			have = append(have, p)
+		}
+	})
 	if err != nil {
 		return 0, 0, err
 	}
-	haveSet := make(map[netip.Prefix]bool, len(have))
-	var stale []netip.Prefix
-	for _, p := range have {
-		haveSet[p] = true
-		if _, ok := want[p]; !ok {
-			stale = append(stale, p)
+	slices.SortFunc(have, comparePrefix)
+	var (
+		jails   = make(map[netip.Prefix][]string, len(want))
+		stale   []netip.Prefix // our routes no live ban needs
+		missing []netip.Prefix // live prefixes without a route
+		h       int
+	)
+	for i := 0; i < len(want); {
+		p := want[i].p
+		js := a.oneLocked(want[i].jail)
+		for i++; i < len(want) && want[i].p == p; i++ {
+			if !slices.Contains(js, want[i].jail) {
+				js = append(js[:len(js):len(js)], want[i].jail)
+			}
 		}
+		for ; h < len(have) && comparePrefix(have[h], p) < 0; h++ {
+			stale = append(stale, have[h])
+		}
+		if h < len(have) && have[h] == p {
+			// In; a second route of the prefix (another metric) is kept too.
+			for h++; h < len(have) && have[h] == p; h++ {
+			}
+			jails[p] = js
+			continue
+		}
+		missing = append(missing, p)
+		jails[p] = js // dropped below unless its route goes in
 	}
+	stale = append(stale, have[h:]...)
+	nlive := len(jails)
+	have = nil
 	if err := ctx.Err(); err != nil {
 		return 0, 0, errors.Join(append(errs, err)...)
 	}
@@ -518,20 +557,20 @@ func (a *Action) Reconcile(ctx context.Context, live []actions.Target) (added, r
 	if err != nil {
 		return added, removed, errors.Join(append(errs, err)...)
 	}
-	a.jails = make(map[netip.Prefix][]string, len(want))
-	var adds []netip.Prefix
-	for p, js := range want {
-		if haveSet[p] {
-			a.jails[p] = js
-			continue
-		}
+	adds := missing[:0]
+	for _, p := range missing {
 		if err := Check(p, own); err != nil {
-			errs = append(errs, fmt.Errorf("route: reconcile %s (jails %v): %w", p, js, err))
+			errs = append(errs, fmt.Errorf("route: reconcile %s (jails %v): %w", p, jails[p], err))
+			delete(jails, p)
 			continue
 		}
 		adds = append(adds, p)
 	}
 	if err := ctx.Err(); err != nil {
+		for _, p := range adds {
+			delete(jails, p)
+		}
+		a.jails = jails
 		return added, removed, errors.Join(append(errs, err)...)
 	}
 	for i, err := range a.sendLocked(unix.RTM_NEWROUTE, adds) {
@@ -541,15 +580,41 @@ func (a *Action) Reconcile(ctx context.Context, live []actions.Target) (added, r
 				// Not in our listing, so not ours.
 				err = fmt.Errorf("%w: %v", ErrForeignRoute, err)
 			}
-			errs = append(errs, fmt.Errorf("route: reconcile %s (jails %v): %w", p, want[p], err))
+			errs = append(errs, fmt.Errorf("route: reconcile %s (jails %v): %w", p, jails[p], err))
+			delete(jails, p)
 			continue
 		}
-		a.jails[p] = want[p]
 		added++
 	}
-	a.log.Info("route reconcile", zap.String("action", a.spec), zap.Int("live", len(want)),
+	a.jails = jails
+	a.log.Info("route reconcile", zap.String("action", a.spec), zap.Int("live", nlive),
 		zap.Int("added", added), zap.Int("removed", removed), zap.Int("failed", len(errs)))
 	return added, removed, errors.Join(errs...)
+}
+
+// comparePrefix orders prefixes by address (IPv4 first), then length.
+func comparePrefix(x, y netip.Prefix) int {
+	if c := x.Addr().Compare(y.Addr()); c != 0 {
+		return c
+	}
+	return x.Bits() - y.Bits()
+}
+
+// oneLocked returns the jail set of a prefix only jail bans: one slice per
+// jail, shared by all its prefixes (a million bans would otherwise hold a
+// million one-string slices). It is full (len == cap), so an append copies
+// it, and every change to a set replaces the slice rather than writing to
+// it.
+func (a *Action) oneLocked(jail string) []string {
+	js, ok := a.single[jail]
+	if !ok {
+		if a.single == nil {
+			a.single = make(map[string][]string)
+		}
+		js = []string{jail}
+		a.single[jail] = js
+	}
+	return js
 }
 
 // Close releases the netlink sockets. With flush it first deletes every
@@ -600,7 +665,7 @@ func (a *Action) Owned(ctx context.Context) ([]netip.Prefix, error) {
 
 func (a *Action) ownedLocked() ([]netip.Prefix, error) {
 	var out []netip.Prefix
-	err := a.dumpLocked(true, func(r netlink.Route) {
+	err := a.dumpLocked(true, func() { out = out[:0] }, func(r netlink.Route) {
 		if p, ok := prefixOf(r.Dst); ok {
 			out = append(out, p)
 		}
@@ -612,21 +677,22 @@ func (a *Action) ownedLocked() ([]netip.Prefix, error) {
 }
 
 // dumpLocked calls f for each route in the action's table (only those of
-// its protocol and type when ours is set), retrying a dump the kernel
-// marked interrupted: such a dump may be inconsistent, and acting on a
-// partial listing would miss routes.
-func (a *Action) dumpLocked(ours bool, f func(netlink.Route)) error {
+// its protocol and type when ours is set), as the kernel sends them: a
+// million routes are never held as netlink.Route values at once. A dump the
+// kernel marks interrupted may be inconsistent, and acting on a partial
+// listing would miss routes, so it is retried: reset is called before each
+// try, and whatever f gathered from an earlier try must go.
+func (a *Action) dumpLocked(ours bool, reset func(), f func(netlink.Route)) error {
 	filter := &netlink.Route{Table: a.table, Protocol: netlink.RouteProtocol(a.proto), Type: int(a.typ)}
 	mask := uint64(netlink.RT_FILTER_TABLE)
 	if ours {
 		mask |= netlink.RT_FILTER_PROTOCOL | netlink.RT_FILTER_TYPE
 	}
-	var batch []netlink.Route
 	var err error
 	for range dumpTries {
-		batch = batch[:0]
+		reset()
 		err = a.h.RouteListFilteredIter(netlink.FAMILY_ALL, filter, mask, func(r netlink.Route) bool {
-			batch = append(batch, r)
+			f(r)
 			return true
 		})
 		if !errors.Is(err, netlink.ErrDumpInterrupted) {
@@ -635,9 +701,6 @@ func (a *Action) dumpLocked(ours bool, f func(netlink.Route)) error {
 	}
 	if err != nil {
 		return fmt.Errorf("route: list table %d: %w", a.table, err)
-	}
-	for _, r := range batch {
-		f(r)
 	}
 	return nil
 }
