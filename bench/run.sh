@@ -511,11 +511,13 @@ bench_rss_bans() {
 }
 
 # bench_store: bans/s over the socket with the ban store on (every reply
-# waits for its fsync, group commit) beside --db none; then the restart time
-# with 1M live bans in the store: from exec to answering ping with every ban
-# active.
+# waits for its fsync, group commit) beside --db none, from 8 and from 64
+# clients, each store rate with its ratio to the memory-only one; then the
+# restart time with 1M live bans in the store: from exec to answering ping
+# with every ban active.
 bench_store() {
-	local sock=$TMP/store.sock cfg=$TMP/store.yaml db=$TMP/bans.db pid t0 t1 n
+	local sock=$TMP/store.sock cfg=$TMP/store.yaml db=$TMP/bans.db pid t0 t1 n clients rate
+	local -A mem=()
 	printf '%s\n' \
 		"socket:" "  path: $sock" '  mode: "0600"' \
 		"log:" "  level: warning" \
@@ -529,11 +531,31 @@ bench_store() {
 			echo "| bans/s, store $store | n/a (banserver did not start: $(tail -1 "$TMP/store.log")) |"
 			return
 		fi
-		"$BIN/banbench" -socket "$sock" -clients 8 -mode persistent -cmd banip -jail api \
-			-n 50000 -pool 50000 -json >"$TMP/store-rate.json" 2>&1
-		local label=memory
-		[[ $store == none ]] || label="bbolt store, reply after fsync"
-		echo "| bans/s, banip of one address from 8 clients ($label) | $(grep -o '"rate":[0-9.]*' "$TMP/store-rate.json" | cut -d: -f2 | cut -d. -f1)/s |"
+		# A fresh store for each client count: the same 50,000 new bans.
+		for clients in 8 64; do
+			"$BIN/banbench" -socket "$sock" -clients "$clients" -mode persistent -cmd banip -jail api \
+				-n 50000 -pool 50000 -json >"$TMP/store-rate.json" 2>&1
+			rate=$(grep -o '"rate":[0-9.]*' "$TMP/store-rate.json" | cut -d: -f2 | cut -d. -f1)
+			if [[ $store == none ]]; then
+				mem[$clients]=$rate
+				echo "| bans/s, banip of one address from $clients clients (memory) | ${rate:-n/a}/s |"
+			else
+				echo "| bans/s, banip of one address from $clients clients (bbolt store, reply after fsync) | ${rate:-n/a}/s ($(awk -v s="${rate:-0}" -v m="${mem[$clients]:-0}" 'BEGIN { if (m > 0) printf "%.2fx", s / m; else printf "n/a" }') of memory) |"
+			fi
+			if [[ $clients == 8 ]]; then
+				# Start the 64-client run from the same empty state: a new
+				# daemon (and store file), so it bans 50,000 new addresses.
+				stop_pid "$pid"
+				[[ $store == none ]] || rm -f "$db"
+				"$BIN/banserver" --config "$cfg" --db "$store" 2>"$TMP/store.log" &
+				pid=$!
+				PIDS+=("$pid")
+				if ! ready "$sock" "$pid"; then
+					echo "| bans/s, store $store, 64 clients | n/a (banserver did not start: $(tail -1 "$TMP/store.log")) |"
+					return
+				fi
+			fi
+		done
 		stop_pid "$pid"
 	done
 	# 1M live bans: fill the store (100 addresses per banip), stop, restart.
@@ -558,6 +580,134 @@ bench_store() {
 		echo "| store file with 1M bans | $(du -m "$db" | cut -f1) MiB |"
 	else
 		echo "| restart time with 1M bans stored | n/a (did not answer) |"
+	fi
+	stop_pid "$pid"
+}
+
+# bench_restart_kernel: kill -9 and restart with RBANS live bans in the store
+# and their blackhole routes in a throwaway network namespace. While the
+# daemon is down, RDRIFT of its routes vanish and RDRIFT routes of its
+# protocol that no ban needs appear, so the restart has real work to do.
+# Reported: RSS when the bans and routes were built over the socket; from
+# exec to the first ping answered; from exec until the sampled routes agree
+# with the bans (the vanished ones back, the stray ones gone) and every
+# route is there; RSS then, and a few seconds later. Last, the same store
+# restored with no kernel action (the namespace deleted first): its RSS.
+RBANS=${RBANS:-1000000}
+RDRIFT=${RDRIFT:-500}
+bench_restart_kernel() {
+	if [[ $(id -u) != 0 ]] || ! command -v ip >/dev/null; then
+		echo "| restart with $RBANS bans and routes (netns) | n/a (needs root and iproute2) |"
+		return
+	fi
+	local ns=banrestart-$$ sock=$TMP/restart.sock cfg=$TMP/restart.yaml db=$TMP/restart.db pid t0 t1 t2 i
+	if ! ip netns add "$ns"; then
+		echo "| restart with $RBANS bans and routes (netns) | n/a (ip netns add failed) |"
+		return
+	fi
+	KERNEL_NS=$ns
+	ip -n "$ns" link set lo up
+	rss() { awk '/VmRSS/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$1/status"; }
+	printf '%s\n' \
+		"socket:" "  path: $sock" '  mode: "0600"' \
+		"log:" "  level: warning" \
+		"kernel:" "  netns: /run/netns/$ns" \
+		"jails:" "  - name: api" "    maxretry: 10" "    findtime: 30m" "    bantime: 1d" \
+		"    ignoreself: false" "    actions: [blackhole]" >"$cfg"
+	"$BIN/banserver" --config "$cfg" --db "$db" 2>"$TMP/restart.log" &
+	pid=$!
+	PIDS+=("$pid")
+	if ! ready "$sock" "$pid"; then
+		echo "| restart with $RBANS bans and routes (netns) | n/a (banserver did not start: $(tail -1 "$TMP/restart.log")) |"
+		return
+	fi
+	log "restart: $RBANS bans (banip of 100 addresses) into the store and blackhole routes (netns $ns)"
+	"$BIN/banbench" -socket "$sock" -clients 8 -mode persistent -cmd banip -jail api \
+		-per 100 -n $(((RBANS + 99) / 100)) -pool "$RBANS" -json >"$TMP/restart-fill.json" 2>&1
+	local bulkerr nbans
+	bulkerr=$(grep -o '"error_replies":[0-9]*' "$TMP/restart-fill.json" | head -1 | cut -d: -f2)
+	nbans=$((RBANS - 100 * ${bulkerr:-0}))
+	if ! wait_routes "$ns" "$BAN_PROTO" "$nbans" 300; then
+		echo "| restart with $RBANS bans and routes (netns) | n/a (only $(route_count "$ns" "$BAN_PROTO") of $nbans routes after 300 s) |"
+		stop_pid "$pid"
+		return
+	fi
+	local built
+	built=$(rss "$pid")
+	kill -KILL "$pid"
+	stop_pid "$pid"
+	# Drift while down: the routes of RDRIFT banned addresses (the pool's
+	# first IPv6 ones, 2001:db8::1 on) vanish; RDRIFT routes of the
+	# daemon's protocol for addresses never banned (2001:db8:ffff::/48) appear.
+	local gone=$TMP/restart-gone stray=$TMP/restart-stray
+	: >"$gone"
+	: >"$stray"
+	for ((i = 1; i <= RDRIFT; i++)); do
+		printf 'route get 2001:db8::%x\n' "$i" >>"$gone"
+		printf 'route get 2001:db8:ffff::%x\n' "$i" >>"$stray"
+	done
+	sed 's/^route get /route del blackhole /; s/$/ proto '"$BAN_PROTO"'/' "$gone" | ip -n "$ns" -batch -
+	sed 's/^route get /route add blackhole /; s/$/ proto '"$BAN_PROTO"'/' "$stray" | ip -n "$ns" -batch -
+	log "restart: kill -9, $RDRIFT routes gone and $RDRIFT stray, restart"
+	t0=$(now_ns)
+	"$BIN/banserver" --config "$cfg" --db "$db" 2>"$TMP/restart.log" &
+	pid=$!
+	PIDS+=("$pid")
+	t1=""
+	for ((i = 0; i < 6000; i++)); do
+		if "$BIN/banbench" -socket "$sock" -clients 1 -cmd ping -n 1 -json 2>/dev/null | grep -q '"ok":1,'; then
+			t1=$(now_ns)
+			break
+		fi
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.01
+	done
+	if [[ -z $t1 ]]; then
+		echo "| restart with $nbans bans and routes: exec to first answer | n/a (did not answer: $(tail -1 "$TMP/restart.log")) |"
+		stop_pid "$pid"
+		return
+	fi
+	# Agreement: every vanished route back, every stray one gone. `ip route
+	# get` of the samples is cheap beside a dump of a million routes; the
+	# kernel answers a lookup that meets a blackhole route with EINVAL
+	# ("Invalid argument"), and one that meets no route (the namespace has
+	# none but these) with ENETUNREACH.
+	t2=""
+	for ((i = 0; i < 1200; i++)); do
+		if (($(ip -n "$ns" -force -batch "$gone" 2>&1 | grep -c "Invalid argument") == RDRIFT)) &&
+			(($(ip -n "$ns" -force -batch "$stray" 2>&1 | grep -c "unreachable") == RDRIFT)); then
+			t2=$(now_ns)
+			break
+		fi
+		sleep 0.05
+	done
+	local first agree after count cpu
+	# CPU time of the daemon so far (utime + stime): what a shared machine
+	# does not move.
+	cpu=$(awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f s", ($12 + $13) / hz }' "/proc/$pid/stat")
+	first=$(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.2f s", d / 1e9 }')
+	agree="n/a (not within 60 s)"
+	[[ -n $t2 ]] && agree=$(awk -v d=$((t2 - t0)) 'BEGIN { printf "%.2f s", d / 1e9 }')
+	after=$(rss "$pid")
+	sleep 5
+	count=$(route_count "$ns" "$BAN_PROTO")
+	echo "| restart with $nbans live bans and their blackhole routes (netns), after kill -9: exec to the first ping answered | $first |"
+	echo "| the same: exec until the routes agree with the bans ($RDRIFT vanished while down back, $RDRIFT stray gone; $count routes of protocol $BAN_PROTO then); the daemon's CPU time by then | $agree; $cpu CPU |"
+	echo "| RSS with those bans and routes: built over the socket / when the routes agree after the restart / 5 s later | $built / $after / $(rss "$pid") |"
+	stop_pid "$pid"
+	# The same store restored with no kernel action: the namespace goes
+	# first, so its recorded routes are dropped rather than flushed.
+	ip netns del "$ns" 2>/dev/null || true
+	KERNEL_NS=
+	sed -i '/^kernel:/d; /netns:/d; s/actions: \[blackhole\]/actions: []/' "$cfg"
+	"$BIN/banserver" --config "$cfg" --db "$db" 2>"$TMP/restart.log" &
+	pid=$!
+	PIDS+=("$pid")
+	if ready "$sock" "$pid"; then
+		sleep 2
+		echo "| RSS after restoring the same $nbans bans from the store, no kernel action | $(rss "$pid") |"
+	else
+		echo "| RSS after restoring $nbans bans, no kernel action | n/a (did not answer: $(tail -1 "$TMP/restart.log")) |"
 	fi
 	stop_pid "$pid"
 }
@@ -646,6 +796,7 @@ EXTRA=$TMP/extra.md
 	bench_bans_into_kernel
 	bench_rss_bans
 	bench_store
+	bench_restart_kernel
 	bench_logjails
 	bench_cluster
 } >"$EXTRA"
