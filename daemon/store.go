@@ -140,8 +140,21 @@ func (b *banStore) restore(jails *jail.Manager, name string) error {
 	b.restores.note(name, time.Since(start), n)
 	b.log.Info("restored bans", zap.String("jail", name), zap.Int("stored", len(stored)), zap.Int("restored", n),
 		zap.Duration("took", time.Since(start)))
+	if len(stored) >= bigRestore {
+		// The lists read from the store are garbage now, in a heap grown
+		// under GOGC 400 for the burst: hand it back before the socket
+		// serves, or RSS at the first answer is twice what the same bans
+		// take when built. The jails keep their bans outside the heap,
+		// so this collection is short.
+		stored, bans = nil, nil
+		debug.FreeOSMemory()
+	}
 	return nil
 }
+
+// bigRestore is the restore size from which the heap it used is handed
+// back to the system at once.
+const bigRestore = 50000
 
 // purge drops ended bans and history older than dbpurgeage, hourly, until
 // ctx ends.
