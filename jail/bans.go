@@ -131,6 +131,24 @@ func (m *Manager) Attempt(name string, addr netip.Addr, msgs []string) (int, err
 // (AttemptAt returns 0, as fail2ban ignores such lines), and a ban they
 // cause starts then and ends bantime later.
 func (m *Manager) AttemptAt(name string, addr netip.Addr, at time.Time, msgs []string) (int, error) {
+	return m.attempt(name, addr, at, time.Time{}, msgs)
+}
+
+// AttemptNow is Attempt for a caller that has just read the clock: now,
+// from time.Now. The Manager uses it as its own reading when its clock is
+// the real one (Options.Now unset), saving a second reading per attempt;
+// with an injected clock it reads that clock, as Attempt does. A zero now
+// is Attempt.
+func (m *Manager) AttemptNow(name string, addr netip.Addr, now time.Time, msgs []string) (int, error) {
+	if !m.realClock {
+		now = time.Time{}
+	}
+	return m.attempt(name, addr, time.Time{}, now, msgs)
+}
+
+// attempt is AttemptAt with the clock's reading now, or the zero time to
+// read the Manager's clock.
+func (m *Manager) attempt(name string, addr netip.Addr, at, now time.Time, msgs []string) (int, error) {
 	j, err := m.lookup(name)
 	if err != nil {
 		return 0, err
@@ -141,7 +159,9 @@ func (m *Manager) AttemptAt(name string, addr netip.Addr, at time.Time, msgs []s
 	if unbannable(addr) != "" {
 		return 0, nil
 	}
-	now := m.now()
+	if now.IsZero() {
+		now = m.now()
+	}
 	ns := now.UnixNano()
 	if at.IsZero() || at.After(now) {
 		at = now

@@ -132,6 +132,13 @@ func (t *failTable) record(j *jail, addr netip.Addr, now int64, count int, msgs 
 		msgs = msgs[len(msgs)-maxMatches:]
 	}
 	for _, m := range msgs {
+		if e.mn == maxMatches && t.budget.same(m, e.matches[e.mhead]) {
+			// The oldest message is this one's text: it becomes the
+			// newest as it is, its bytes still counted.
+			t.last = e.matches[e.mhead]
+			e.mhead = (e.mhead + 1) % maxMatches
+			continue
+		}
 		kept, ok := t.budget.keep(m, t.last)
 		if !ok {
 			continue // the budget is spent: counted, not kept

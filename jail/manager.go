@@ -218,6 +218,9 @@ type Manager struct {
 	rnd     func() float64
 	journal Journal
 	onFail  func(Failure)
+	// realClock: now is time.Now (Options.Now unset), so a caller's own
+	// reading of the clock may stand in for it (AttemptNow).
+	realClock bool
 
 	mu    sync.RWMutex // guards jails; taken before any jail.mu
 	jails map[string]*jail
@@ -268,6 +271,7 @@ func NewManager(opts Options) *Manager {
 	}
 	if m.now == nil {
 		m.now = time.Now
+		m.realClock = true
 	}
 	if m.rnd == nil {
 		m.rnd = rand.Float64

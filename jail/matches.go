@@ -47,6 +47,18 @@ func (b *matchBudget) keep(msg, last string) (kept string, ok bool) {
 	return strings.Clone(msg), true
 }
 
+// same reports whether keeping msg in place of old, which it would
+// replace, changes nothing: msg, cut as keep cuts it, is old's text, and
+// keep would accept it now. The caller then keeps old where it is, and
+// spends neither keep's count nor free's on the shared counter (most
+// attempts repeat their client's message).
+func (b *matchBudget) same(msg, old string) bool {
+	if len(msg) > b.maxLen {
+		msg = msg[:b.maxLen]
+	}
+	return msg == old && (b.limit < 0 || b.held.Load()+int64(len(msg)) <= b.limit)
+}
+
 // free gives n bytes back.
 func (b *matchBudget) free(n int64) {
 	if n != 0 {

@@ -96,3 +96,41 @@ func TestAttemptAllocs(t *testing.T) {
 		t.Fatalf("Attempt allocates %v times per call, want 0", allocs)
 	}
 }
+
+// TestRepeatedMatch: a message repeated past the ten kept moves the oldest
+// copy to the newest place without counting its bytes again; the ban then
+// holds the last ten messages in order, and over the budget a repeat is
+// still not kept.
+func TestRepeatedMatch(t *testing.T) {
+	tests := []struct {
+		name   string
+		budget int64
+		want   []string // the ban's matches
+		bytes  int64    // MatchBytes before the ban
+	}{
+		{"within budget", 1000, []string{"aa", "aa", "aa", "aa", "aa", "aa", "aa", "aa", "b", "c"}, 20},
+		{"budget of five messages", 10, []string{"aa", "aa", "aa", "aa", "aa"}, 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, Options{MatchBudget: tt.budget})
+			f.add(t, Config{Name: "j", MaxRetry: 13, BanTime: time.Minute})
+			a := netip.MustParseAddr("192.0.2.9")
+			for range 11 {
+				f.m.Attempt("j", a, []string{"aa"})
+			}
+			if got := f.m.MatchBytes(); got != tt.bytes {
+				t.Fatalf("MatchBytes after 11 repeats = %d, want %d", got, tt.bytes)
+			}
+			f.m.Attempt("j", a, []string{"b"})
+			f.m.Attempt("j", a, []string{"c"})
+			bans, _ := f.m.BanList("j")
+			if len(bans) != 1 {
+				t.Fatalf("%d bans", len(bans))
+			}
+			if got := bans[0].Matches; fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Fatalf("matches %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

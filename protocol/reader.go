@@ -35,6 +35,24 @@ func NewReader(r io.Reader, maxSize int) *Reader {
 	return &Reader{r: r, max: maxSize}
 }
 
+// maxKeptBuf is the largest buffer Reset keeps for the next stream: a
+// reader that grew for one large message gives that memory back.
+const maxKeptBuf = 4 << 10
+
+// Reset makes the Reader read a new stream r with the cap maxSize, as
+// NewReader does, keeping its buffer (when not larger than a few KiB) so
+// that a server reusing Readers across connections allocates none.
+func (r *Reader) Reset(rd io.Reader, maxSize int) {
+	if maxSize <= 0 {
+		maxSize = 1 << 20
+	}
+	buf := r.buf
+	if cap(buf) > maxKeptBuf {
+		buf = nil
+	}
+	*r = Reader{r: rd, max: maxSize, buf: buf}
+}
+
 // ReadMessage returns the next message without its terminator. The slice
 // is valid until the next call. It returns io.EOF at a clean end between
 // messages, io.ErrUnexpectedEOF for a partial message at EOF, ErrClose for

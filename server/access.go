@@ -50,13 +50,21 @@ type grant struct {
 
 // newGrant compiles the rules for peer p; id is p's user database entry.
 func newGrant(rules []Rule, p Peer, id identity, self uint32) *grant {
-	g := &grant{peer: p, name: id.name}
+	g := new(grant)
+	g.compile(rules, p, id, self)
+	return g
+}
+
+// compile is newGrant into g, which it overwrites: a connection's grant
+// lives in its session, and costs no allocation of its own.
+func (g *grant) compile(rules []Rule, p Peer, id identity, self uint32) {
+	*g = grant{peer: p, name: id.name}
 	if !p.Known {
-		return g
+		return
 	}
 	if p.UID == 0 || p.UID == self {
 		g.all = true
-		return g
+		return
 	}
 	for _, r := range rules {
 		if !r.matches(p, id) {
@@ -79,7 +87,6 @@ func newGrant(rules []Rule, p Peer, id identity, self uint32) *grant {
 			}
 		}
 	}
-	return g
 }
 
 func (r Rule) matches(p Peer, id identity) bool {

@@ -16,7 +16,7 @@ func (s *Server) cmdAttempt(c *call) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	n, err := s.o.Jails.Attempt(c.args[1], addr, c.args[4:])
+	n, err := s.o.Jails.AttemptNow(c.args[1], addr, c.now, c.args[4:])
 	return result{value: int64(n)}, err
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/banserver/banserver/protocol"
 )
@@ -53,6 +54,9 @@ type call struct {
 	// ctx ends when the server shuts down: a command that waits (sleep)
 	// stops waiting then.
 	ctx context.Context
+	// now is when the server took the message (time.Now), or the zero
+	// time: an attempt counts at it rather than read the clock again.
+	now time.Time
 }
 
 // arg returns word i, or fail2ban's IndexError when the command is short.
@@ -334,6 +338,11 @@ func (r *request) addressCount() int {
 // run executes a parsed request; c is where its call is built (the
 // connection's own, so that a command costs no allocation for it).
 func (s *Server) run(ctx context.Context, r *request, items []any, c *call) (result, error) {
+	return s.runAt(ctx, r, items, c, time.Time{})
+}
+
+// runAt is run for a command taken at now (see call.now).
+func (s *Server) runAt(ctx context.Context, r *request, items []any, c *call, now time.Time) (result, error) {
 	row := r.row
 	if row == nil {
 		return result{}, unknownCommand(r.Args)
@@ -344,7 +353,7 @@ func (s *Server) run(ctx context.Context, r *request, items []any, c *call) (res
 		}
 		return result{}, errIndex
 	}
-	*c = call{args: r.Args, items: items, nested: r.Nested, jail: r.jail, ctx: ctx}
+	*c = call{args: r.Args, items: items, nested: r.Nested, jail: r.jail, ctx: ctx, now: now}
 	res, err := row.run(s, c)
 	*c = call{} // keeps nothing of the command alive
 	return res, err

@@ -7,6 +7,7 @@ import (
 	"os/user"
 	"strconv"
 	"sync"
+	"unsafe"
 
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
@@ -31,6 +32,21 @@ type Peer struct {
 // the connection's own descriptor through SyscallConn rather than File,
 // which would dup it and switch it to blocking mode.
 func PeerOf(c net.Conn) (Peer, error) {
+	return new(peerReader).peerOf(c)
+}
+
+// peerReader reads peer credentials; a session keeps one, so that reading
+// a connection's costs no allocation but the runtime's raw connection
+// (GetsockoptUcred returns its result in a new Ucred, and a closure given
+// to Control escapes).
+type peerReader struct {
+	ctl  func(fd uintptr) // r.read, bound once
+	cred unix.Ucred
+	err  error
+}
+
+// peerOf is PeerOf.
+func (r *peerReader) peerOf(c net.Conn) (Peer, error) {
 	uc, ok := c.(*net.UnixConn)
 	if !ok {
 		return Peer{}, fmt.Errorf("%w: %T", ErrNoPeerCred, c)
@@ -39,17 +55,27 @@ func PeerOf(c net.Conn) (Peer, error) {
 	if err != nil {
 		return Peer{}, fmt.Errorf("server: peer credentials: %w", err)
 	}
-	var cred *unix.Ucred
-	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		cred, serr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	}); err != nil {
+	if r.ctl == nil {
+		r.ctl = r.read
+	}
+	r.cred, r.err = unix.Ucred{}, nil
+	if err := rc.Control(r.ctl); err != nil {
 		return Peer{}, fmt.Errorf("server: peer credentials: %w", err)
 	}
-	if serr != nil {
-		return Peer{}, fmt.Errorf("server: peer credentials: %w", serr)
+	if r.err != nil {
+		return Peer{}, fmt.Errorf("server: peer credentials: %w", r.err)
 	}
-	return Peer{UID: cred.Uid, GID: cred.Gid, PID: cred.Pid, Known: true}, nil
+	return Peer{UID: r.cred.Uid, GID: r.cred.Gid, PID: r.cred.Pid, Known: true}, nil
+}
+
+// read is getsockopt(SO_PEERCRED) on fd into r.cred.
+func (r *peerReader) read(fd uintptr) {
+	n := uint32(unix.SizeofUcred)
+	_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, fd, unix.SOL_SOCKET, unix.SO_PEERCRED,
+		uintptr(unsafe.Pointer(&r.cred)), uintptr(unsafe.Pointer(&n)), 0)
+	if e != 0 {
+		r.err = e
+	}
 }
 
 // identity is what the user database says of a uid.

@@ -133,7 +133,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	var open openConns
+	open.init()
+	stop := context.AfterFunc(ctx, func() {
+		ln.Close()
+		open.closeAll()
+	})
 	defer stop()
 	handoff := make(chan net.Conn) // to a goroutine waiting for a connection
 	quit := make(chan struct{})    // closed when no more connections come
@@ -174,8 +179,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			se := new(session)
 			for {
-				s.serveConn(ctx, c)
+				s.serveConn(ctx, se, &open, c)
 				if idle.Add(1) > maxIdleWorkers {
 					idle.Add(-1)
 					return
@@ -208,13 +214,97 @@ type conn struct {
 	call call
 }
 
+// session is what a serving goroutine keeps for the connection it
+// serves, in one allocation reused for every connection it serves after:
+// the connection's state, its timed connection, the reader with its
+// buffer, and the replies held for a pipelining client.
+type session struct {
+	cs   conn
+	g    grant
+	peer peerReader
+	tc   timedConn
+	r    protocol.Reader
+	out  []byte
+	// prev and next link the session into its Serve's openConns while it
+	// serves a connection.
+	prev, next *session
+}
+
+// maxKeptOut is the largest reply buffer a session keeps for its next
+// connection (a large status reply's is given back): at most 64 idle
+// goroutines keep one each.
+const maxKeptOut = maxHeld
+
+// openConns are the sessions one Serve is serving, so that the end of its
+// context closes their connections: one list under a mutex the
+// connection's start and end take briefly, rather than a context.AfterFunc
+// per connection.
+type openConns struct {
+	mu     sync.Mutex // guards the fields below
+	root   session    // sentinel of the circular list
+	closed bool       // the context ended: no more are added
+}
+
+func (o *openConns) init() {
+	o.root.next = &o.root
+	o.root.prev = &o.root
+}
+
+// add links se, serving c, in; false when the context has already ended
+// (c is then closed).
+func (o *openConns) add(se *session) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed {
+		se.tc.Conn.Close()
+		return false
+	}
+	se.prev = &o.root
+	se.next = o.root.next
+	o.root.next.prev = se
+	o.root.next = se
+	return true
+}
+
+func (o *openConns) remove(se *session) {
+	o.mu.Lock()
+	se.prev.next = se.next
+	se.next.prev = se.prev
+	se.prev, se.next = nil, nil
+	o.mu.Unlock()
+}
+
+// closeAll closes every connection served and those added after.
+func (o *openConns) closeAll() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.closed = true
+	for se := o.root.next; se != &o.root; se = se.next {
+		se.tc.Conn.Close()
+	}
+}
+
 // serveConn answers the commands of one connection until it closes, sends
-// the close command, idles out, or ctx ends.
-func (s *Server) serveConn(ctx context.Context, c net.Conn) {
+// the close command, idles out, or ctx ends (open then closes c). se is
+// the serving goroutine's session, reused.
+func (s *Server) serveConn(ctx context.Context, se *session, open *openConns, c net.Conn) {
 	defer c.Close()
-	stop := context.AfterFunc(ctx, func() { c.Close() })
-	defer stop()
-	peer, err := PeerOf(c)
+	se.tc = timedConn{Conn: c, tail: se.tc.tail[:0]}
+	if !open.add(se) {
+		return
+	}
+	defer func() {
+		open.remove(se)
+		// Nothing of the connection stays alive in the idle session.
+		se.cs = conn{}
+		se.g = grant{}
+		se.tc.Conn = nil
+		se.r.Reset(nil, 0)
+		if cap(se.out) > maxKeptOut {
+			se.out = nil
+		}
+	}()
+	peer, err := se.peer.peerOf(c)
 	if err != nil {
 		s.o.Log.Warn("peer credentials", zap.Error(err))
 	}
@@ -223,7 +313,8 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		id = s.users.get(peer.UID)
 	}
 	st := s.settings() // this connection's, whatever a reload does meanwhile
-	g := newGrant(st.access, peer, id, selfUID)
+	se.g.compile(st.access, peer, id, selfUID)
+	g := &se.g
 	uid, admitted := s.conns.open(peer, g.all, st.limits)
 	if !admitted {
 		s.o.Log.Warn("refused connection: too many connections", peerFields(peer, id.name)...)
@@ -232,13 +323,17 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		return
 	}
 	defer s.conns.close(uid)
-	cs := &conn{grant: g, uid: uid, limited: !g.all && st.limits.RatePerUID > 0, set: st}
-	tc := &timedConn{Conn: c, idle: st.idle, read: st.limits.ReadTimeout}
-	r := protocol.NewReader(tc, st.maxMessage)
+	se.cs = conn{grant: g, uid: uid, limited: !g.all && st.limits.RatePerUID > 0, set: st}
+	cs := &se.cs
+	tc := &se.tc
+	tc.idle, tc.read = st.idle, st.limits.ReadTimeout
+	r := &se.r
+	r.Reset(tc, st.maxMessage)
 	// out holds replies not yet written: while the client has pipelined
 	// further complete messages, their replies join it and go out in one
 	// write when no complete message is left to answer (or out is large).
-	var out []byte
+	out := se.out[:0]
+	defer func() { se.out = out[:0] }()
 	for {
 		msg, err := r.ReadMessage()
 		if err != nil {
@@ -344,7 +439,7 @@ func (s *Server) handle(ctx context.Context, cs *conn, dst, msg []byte) (out []b
 		out, _ = protocol.AppendReply(dst, proto, 1, toException(err))
 		return out, false, time.Now()
 	}
-	res, err := s.run(ctx, &req, items, &cs.call)
+	res, err := s.runAt(ctx, &req, items, &cs.call, start)
 	failed := err != nil
 	n := len(dst)
 	if err != nil {
