@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -12,12 +11,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/banserver/banserver/metrics/metricstest"
 	"github.com/banserver/banserver/protocol"
 	"github.com/banserver/banserver/testenv"
 	"github.com/banserver/banserver/version"
@@ -90,28 +89,6 @@ func scrape(t *testing.T, sock string) string {
 	return string(b)
 }
 
-// samples parses a text exposition into its samples: "name{labels}" (as
-// written, labels sorted by name) to value.
-func samples(t *testing.T, text string) map[string]float64 {
-	t.Helper()
-	out := map[string]float64{}
-	sc := bufio.NewScanner(strings.NewReader(text))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if i < 0 || err != nil {
-			t.Fatalf("sample %q: %v", line, err)
-		}
-		out[line[:i]] = v
-	}
-	return out
-}
-
 // TestMetrics runs a known sequence over the socket (attempts that ban by
 // maxretry, a banip and its unbanip, a command over limits.max_addresses,
 // an unknown command, and an attempt from nobody, whom the access rules
@@ -149,7 +126,7 @@ jails:
 		deadline := time.Now().Add(30 * time.Second)
 		for {
 			text := scrape(t, msock)
-			m := samples(t, text)
+			m := metricstest.Samples(t, text)
 			if cond(m) {
 				return m
 			}
@@ -332,7 +309,7 @@ func TestMetricsTCP(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if m := samples(t, string(b)); m[`banserver_jail_failures_total{jail="api"}`] != 1 {
+	if m := metricstest.Samples(t, string(b)); m[`banserver_jail_failures_total{jail="api"}`] != 1 {
 		t.Fatalf("scrape over TCP: %s\n%s", resp.Status, b)
 	}
 	// Without a store there are no store metrics.

@@ -1,7 +1,6 @@
 package metrics_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,32 +21,12 @@ import (
 	"github.com/banserver/banserver/jail"
 	"github.com/banserver/banserver/logjail"
 	"github.com/banserver/banserver/metrics"
+	"github.com/banserver/banserver/metrics/metricstest"
 	"github.com/banserver/banserver/protocol"
 	"github.com/banserver/banserver/server"
 	"github.com/banserver/banserver/store"
 	"github.com/banserver/banserver/testenv"
 )
-
-// parse reads a text exposition's samples: "name{labels}" to value.
-func parse(t *testing.T, text string) map[string]float64 {
-	t.Helper()
-	out := map[string]float64{}
-	sc := bufio.NewScanner(strings.NewReader(text))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if i < 0 || err != nil {
-			t.Fatalf("sample %q: %v", line, err)
-		}
-		out[line[:i]] = v
-	}
-	return out
-}
 
 // get fetches url and returns its status and body.
 func get(t *testing.T, url string) (int, string) {
@@ -176,7 +154,7 @@ func TestServe(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("GET /metrics: %d\n%s", code, text)
 	}
-	m := parse(t, text)
+	m := metricstest.Samples(t, text)
 	want := map[string]float64{
 		`banserver_jail_failures_total{jail="api"}`: 2, // the socket's attempt and the log's
 		`banserver_jail_bans_total{jail="api"}`:     1,
