@@ -200,15 +200,29 @@ WORKLOADS=(
 # run_one SERVER SOCKET N I R: workload I, round R, against one server;
 # JSON into out/SERVER.I.R.json.
 run_one() {
-	local server=$1 sock=$2 n=$3 i=$4 r=$5 name flags
+	local server=$1 sock=$2 n=$3 i=$4 r=$5 name flags pid c0 c1
 	name=${WORKLOADS[$i]%%|*}
 	flags=${WORKLOADS[$i]#*|}
+	pid=${SERVER_PIDS[$server]:-}
 	log "  round $r, $name: $server ($n requests, at most $MAX_RUN)"
+	c0=$(cpu_ticks "$pid")
 	# shellcheck disable=SC2086 # flags are words on purpose
 	"$BIN/banbench" -socket "$sock" $flags -jail api -pool "$POOL" \
 		-n "$n" -duration "$MAX_RUN" -warmup "$WARMUP" -json -label "$server" \
 		>"$TMP/out/$server.$i.$r.json" 2>>"$TMP/out/$server.err" || true
+	c1=$(cpu_ticks "$pid")
+	# The server's CPU time over the run (warm-up included, as the
+	# requests are), in clock ticks, beside its JSON.
+	if [[ -n $c0 && -n $c1 ]]; then echo $((c1 - c0)) >"$TMP/out/$server.$i.$r.cpu"; fi
 }
+
+# cpu_ticks PID: the process's user and system CPU time so far, in clock
+# ticks (empty without a pid).
+cpu_ticks() {
+	[[ -n $1 && -r /proc/$1/stat ]] || return 0
+	sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+declare -A SERVER_PIDS=()
 
 # pick_median SERVER I: copy the round with the median rate to
 # out/SERVER.I.json, the file the table reads.
@@ -221,6 +235,7 @@ pick_median() {
 	((${#rates[@]})) || return 0
 	f=$(printf '%s\n' "${rates[@]}" | sort -g | sed -n "$(((${#rates[@]} + 1) / 2))p" | cut -d' ' -f2-)
 	cp "$f" "$TMP/out/$server.$i.json"
+	if [[ -s ${f%.json}.cpu ]]; then cp "${f%.json}.cpu" "$TMP/out/$server.$i.cpu"; fi
 }
 
 # All servers stay up for the whole run and every workload visits them back
@@ -230,10 +245,12 @@ pick_median() {
 log "starting servers"
 start_floor
 FLOOR_SOCK=$SOCK
+SERVER_PIDS[floor]=$SERVER_PID
 BAN_SOCK=""
 if ((HAVE_BANSERVER)); then
 	if start_banserver; then
 		BAN_SOCK=$SOCK
+		SERVER_PIDS[banserver]=$SERVER_PID
 	else
 		HAVE_BANSERVER=0
 	fi
@@ -242,6 +259,8 @@ if ((HAVE_F2B)); then
 	if ! start_fail2ban; then
 		log "fail2ban-server did not come up"
 		HAVE_F2B=0
+	else
+		SERVER_PIDS[fail2ban]=$SERVER_PID
 	fi
 fi
 
@@ -273,6 +292,19 @@ field() {
 }
 
 rate() { local r; r=$(field "$@" rate); [[ -n $r ]] && printf '%.0f/s' "$r" || printf 'n/a'; }
+
+# cpu_per SERVER I: the server's CPU time per request in the median round
+# (its ticks over the requests banbench sent, warm-up included).
+cpu_per() {
+	local f=$TMP/out/$1.$2.cpu req
+	req=$(field "$1" "$2" requests)
+	if [[ -s $f && -n $req ]]; then
+		awk -v t="$(cat "$f")" -v n="$req" -v w="$WARMUP" -v hz="$(getconf CLK_TCK)" \
+			'BEGIN { if (n + w > 0) printf "%.1fµs", t * 1e6 / hz / (n + w); else printf "n/a" }'
+	else
+		printf 'n/a'
+	fi
+}
 
 ratio() {
 	local a b
@@ -317,14 +349,14 @@ refused() {
 
 TABLE=$TMP/table.md
 {
-	echo "| workload | floor rate | banserver rate | fail2ban rate | banserver/floor | banserver/fail2ban | banserver p50 / p99 | refused (floor / banserver / fail2ban) |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---|"
+	echo "| workload | floor rate | banserver rate | fail2ban rate | banserver/floor | banserver/fail2ban | banserver p50 / p99 | refused (floor / banserver / fail2ban) | server CPU per request (floor / banserver) |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---|---:|"
 	for i in "${!WORKLOADS[@]}"; do
 		name=${WORKLOADS[$i]%%|*}
-		printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$name" \
+		printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s |\n' "$name" \
 			"$(rate floor "$i")" "$(rate banserver "$i")" "$(rate fail2ban "$i")" \
 			"$(ratio banserver floor "$i")" "$(ratio banserver fail2ban "$i")" \
-			"$(latency banserver "$i")" "$(refused "$i")"
+			"$(latency banserver "$i")" "$(refused "$i")" "$(cpu_per floor "$i")" "$(cpu_per banserver "$i")"
 	done
 } >"$TABLE"
 
@@ -884,6 +916,10 @@ MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
   same round); servers take turns within a round, so load from elsewhere
   falls on all columns alike. Figures from a shared 2-core machine move
   by tens of percent between runs: compare ratios within one table.
+- **Server CPU per request** is the server process's user and system time
+  (from /proc) over the median round, warm-up included, divided by its
+  requests: the work each server does per request, which contention from
+  the load generator on the same cores does not inflate as it does rates.
 - **floor** is `cmd/banfloor`: it frames each request and writes back a
   constant `(0, 1)`. It does no work, so its rate is what the Unix socket,
   the scheduler and the load generator itself allow on this machine. The
