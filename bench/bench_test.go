@@ -72,17 +72,34 @@ func banserverBinary() (string, error) {
 // benchmark ends, or skips when it cannot be built yet.
 func startBanserver(b *testing.B) string {
 	b.Helper()
+	sock, _ := runBanserver(b, nil, bannerConfig, func(sock string) bool {
+		c, err := net.Dial("unix", sock)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	return sock
+}
+
+// runBanserver starts the built daemon under the command wrap (ip netns
+// exec NAME, which execs it in the same process) with config, on a fresh
+// socket and no store, stops it when the benchmark ends, and waits until
+// ready(sock) holds; it returns the socket and the daemon's pid.
+func runBanserver(b *testing.B, wrap []string, config string, ready func(sock string) bool) (string, int) {
+	b.Helper()
 	bin, err := banserverBinary()
 	if err != nil {
 		testenv.Missingf(b, "banserver cannot be built yet: %v", err)
 	}
 	dir := b.TempDir()
 	conf := filepath.Join(dir, "banserver.yaml")
-	if err := os.WriteFile(conf, []byte(bannerConfig), 0o600); err != nil {
+	if err := os.WriteFile(conf, []byte(config), 0o600); err != nil {
 		b.Fatal(err)
 	}
 	sock := filepath.Join(dir, "ban.sock")
-	cmd := exec.Command(bin, "--config", conf, "--socket", sock, "--db", "none")
+	argv := append(append([]string{}, wrap...), bin, "--config", conf, "--socket", sock, "--db", "none")
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
@@ -98,19 +115,18 @@ func startBanserver(b *testing.B) string {
 			<-exited
 		}
 	})
-	// Readiness, not a timing assertion: wait until it answers or exits.
+	// Readiness, not a timing assertion: wait until it is ready or exits.
 	for deadline := time.Now().Add(30 * time.Second); ; {
-		if c, err := net.Dial("unix", sock); err == nil {
-			c.Close()
-			return sock
+		if ready(sock) {
+			return sock, cmd.Process.Pid
 		}
 		select {
 		case err := <-exited:
-			b.Fatalf("banserver exited before listening: %v", err)
+			b.Fatalf("banserver exited before it was ready: %v", err)
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			b.Fatal("banserver did not listen on its socket")
+			b.Fatal("banserver was not ready within 30s")
 		}
 	}
 }

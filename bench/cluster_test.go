@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -73,10 +72,6 @@ func startNodes(b *testing.B, n int, shared bool) []benchNode {
 		testenv.Missing(b, "not root: cluster benchmarks run nodes in network namespaces")
 	}
 	testenv.Tool(b, "ip")
-	bin, err := banserverBinary()
-	if err != nil {
-		testenv.Missingf(b, "banserver cannot be built yet: %v", err)
-	}
 	url, redisPID := "", 0
 	if shared {
 		// As Debian's redis-server runs by default: no append-only file.
@@ -94,44 +89,12 @@ func startNodes(b *testing.B, n int, shared bool) []benchNode {
 		ip("netns", "add", name)
 		b.Cleanup(func() { exec.Command("ip", "netns", "del", name).Run() })
 		ip("-n", name, "link", "set", "lo", "up")
-		dir := b.TempDir()
-		conf := filepath.Join(dir, "banserver.yaml")
-		if err := os.WriteFile(conf, []byte(clusterBenchConfig(url, fmt.Sprintf("n%d", i), shared)), 0o600); err != nil {
-			b.Fatal(err)
-		}
-		sock := filepath.Join(dir, "ban.sock")
-		cmd := exec.Command("ip", "netns", "exec", name, bin, "--config", conf, "--socket", sock, "--db", "none")
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			b.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		b.Cleanup(func() {
-			cmd.Process.Signal(os.Interrupt)
-			select {
-			case <-exited:
-			case <-time.After(10 * time.Second):
-				cmd.Process.Kill()
-				<-exited
-			}
-		})
-		for deadline := time.Now().Add(30 * time.Second); ; {
-			if code, v, err := ask(sock, "status"); err == nil && code == 0 {
-				if !shared || strings.Contains(fmt.Sprint(v), "connected to") {
-					break
-				}
-			}
-			select {
-			case err := <-exited:
-				b.Fatalf("banserver exited before it was ready: %v", err)
-			case <-time.After(20 * time.Millisecond):
-			}
-			if time.Now().After(deadline) {
-				b.Fatal("banserver did not join the cluster within 30s")
-			}
-		}
-		nodes = append(nodes, benchNode{ns: name, sock: sock, pid: cmd.Process.Pid, redis: redisPID})
+		sock, pid := runBanserver(b, []string{"ip", "netns", "exec", name},
+			clusterBenchConfig(url, fmt.Sprintf("n%d", i), shared), func(sock string) bool {
+				code, v, err := ask(sock, "status")
+				return err == nil && code == 0 && (!shared || strings.Contains(fmt.Sprint(v), "connected to"))
+			})
+		nodes = append(nodes, benchNode{ns: name, sock: sock, pid: pid, redis: redisPID})
 	}
 	return nodes
 }
