@@ -4,6 +4,8 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/banserver/banserver/protocol"
 )
 
 // complexName is one alt_ or tuple_ group and the field it feeds, as
@@ -101,7 +103,7 @@ func (v pyValue) repr() string {
 	case v.none:
 		return "None"
 	case v.tuple == nil:
-		return pyRepr(v.s)
+		return protocol.ReprString(v.s)
 	}
 	var b strings.Builder
 	b.WriteByte('(')

@@ -1,6 +1,10 @@
 package pyre
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/banserver/banserver/protocol"
+)
 
 // GroupsRepr is the Python repr of fail2ban's Regex.getGroups() for this
 // match, the dict fail2ban-regex -v prints under "Prefregex": the named
@@ -28,7 +32,7 @@ func (m *Match) GroupsRepr() string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(pyRepr(k))
+		b.WriteString(protocol.ReprString(k))
 		b.WriteString(": ")
 		b.WriteString(g[k].repr())
 	}

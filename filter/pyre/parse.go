@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/banserver/banserver/protocol"
 )
 
 // parsed is a Python pattern after parsing: its tree, global flags and
@@ -243,7 +245,7 @@ func (p *parser) openGroup(name string, hasName bool) int {
 	if hasName {
 		if og, ok := p.names[name]; ok {
 			p.t.errorAt(fmt.Sprintf("redefinition of group name %s as group %d; was group %d",
-				pyRepr(name), gid, og), len([]rune(name))+1)
+				protocol.ReprString(name), gid, og), len([]rune(name))+1)
 		}
 		p.names[name] = gid
 	}
@@ -265,7 +267,7 @@ func (p *parser) checkLookbehindGroup(gid int) {
 
 func (p *parser) checkGroupName(name string, offset int) {
 	if !isIdentifier(name) {
-		p.t.errorAt("bad character in group name "+pyRepr(name), len([]rune(name))+offset)
+		p.t.errorAt("bad character in group name "+protocol.ReprString(name), len([]rune(name))+offset)
 	}
 }
 
@@ -579,7 +581,7 @@ func (p *parser) parseGroup(verbose *bool, nested int, first, hasItems bool) *it
 				p.checkGroupName(name, 1)
 				gid, ok := p.names[name]
 				if !ok {
-					t.errorAt("unknown group name "+pyRepr(name), len([]rune(name))+1)
+					t.errorAt("unknown group name "+protocol.ReprString(name), len([]rune(name))+1)
 				}
 				if !p.checkGroup(gid) {
 					t.errorAt("cannot refer to an open group", len([]rune(name))+1)
@@ -688,7 +690,7 @@ func (p *parser) parseConditional(verbose *bool, nested, start int) *item {
 		p.checkGroupName(condName, 1)
 		g, ok := p.names[condName]
 		if !ok {
-			t.errorAt("unknown group name "+pyRepr(condName), len([]rune(condName))+1)
+			t.errorAt("unknown group name "+protocol.ReprString(condName), len([]rune(condName))+1)
 		}
 		gid = g
 	} else {
@@ -699,7 +701,7 @@ func (p *parser) parseConditional(verbose *bool, nested, start int) *item {
 		if !ok {
 			// Python's int() also takes signs, spaces, '_' and other
 			// scripts' digits here, with a deprecation warning.
-			t.errorAt("bad character in group name "+pyRepr(condName), len([]rune(condName))+1)
+			t.errorAt("bad character in group name "+protocol.ReprString(condName), len([]rune(condName))+1)
 		}
 		gid, _ = strconv.Atoi(condName)
 		if gid == 0 {
@@ -979,44 +981,4 @@ func satMul(a, b int) int {
 		return maxRepeat
 	}
 	return min(a*b, maxRepeat)
-}
-
-// pyRepr is Python's repr() of a str, for messages and tuple fields.
-func pyRepr(s string) string {
-	quote := byte('\'')
-	if strings.ContainsRune(s, '\'') && !strings.ContainsRune(s, '"') {
-		quote = '"'
-	}
-	var b strings.Builder
-	b.WriteByte(quote)
-	for _, c := range s {
-		switch {
-		case c == rune(quote) || c == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(c)
-		case c == '\t':
-			b.WriteString(`\t`)
-		case c == '\n':
-			b.WriteString(`\n`)
-		case c == '\r':
-			b.WriteString(`\r`)
-		case c < 0x20 || c == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, c)
-		case c < 0x7f:
-			b.WriteRune(c)
-		case !unicode.IsPrint(c) && c != ' ':
-			switch {
-			case c <= 0xff:
-				fmt.Fprintf(&b, `\x%02x`, c)
-			case c <= 0xffff:
-				fmt.Fprintf(&b, `\u%04x`, c)
-			default:
-				fmt.Fprintf(&b, `\U%08x`, c)
-			}
-		default:
-			b.WriteRune(c)
-		}
-	}
-	b.WriteByte(quote)
-	return b.String()
 }
