@@ -194,17 +194,27 @@ type timedConn struct {
 	partial    bool      // the bytes read so far end inside a message
 	tail       []byte    // the last bytes read, to find a split terminator
 	wArmed     time.Time // when the write deadline was last pushed back
+	// clock is the time writeAt was given, a reading the server took as it
+	// finished the reply: the next Read's idle check uses it rather than
+	// reading the clock again (a few µs earlier only moves the deadline
+	// that much earlier). Zero: Read reads the clock.
+	clock time.Time
 }
 
 var endCommand = []byte(protocol.EndCommand)
 
 func (t *timedConn) Read(p []byte) (int, error) {
+	now := t.clock
+	t.clock = time.Time{}
 	if !t.partial && t.idle > 0 {
 		// Re-arming the deadline costs a timer update in the runtime's
 		// poller; doing it only when a quarter of the timeout has passed
 		// keeps it off the per-message path. A connection is thus closed
 		// after between 3/4 and all of IdleTimeout of silence.
-		if now := time.Now(); now.Sub(t.armed) > t.idle/4 {
+		if now.IsZero() {
+			now = time.Now()
+		}
+		if now.Sub(t.armed) > t.idle/4 {
 			t.Conn.SetReadDeadline(now.Add(t.idle))
 			t.armed = now
 		}
@@ -229,6 +239,7 @@ func (t *timedConn) Write(p []byte) (int, error) {
 
 // writeAt is Write when the caller has just read the clock: now.
 func (t *timedConn) writeAt(p []byte, now time.Time) (int, error) {
+	t.clock = now
 	if t.idle > 0 && now.Sub(t.wArmed) > t.idle/4 {
 		t.Conn.SetWriteDeadline(now.Add(t.idle))
 		t.wArmed = now
