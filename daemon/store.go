@@ -168,11 +168,6 @@ func (b *banStore) purge(ctx context.Context) error {
 		} else if n > 0 {
 			b.log.Info("purged ban store", zap.Int("records", n))
 		}
-		// The purge read every record through the store's map, as a
-		// restore does: those pages need not stay in RSS.
-		if err := b.db.ReleaseMemory(); err != nil {
-			b.log.Warn("purge: releasing the store's memory map", zap.Error(err))
-		}
 		select {
 		case <-ctx.Done():
 			return nil

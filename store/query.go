@@ -44,8 +44,10 @@ func (d *DB) Live(jail string, now time.Time) ([]Ban, error) {
 		// million bans and took a third of the time. KeyN counts ended
 		// bans too, an upper bound until Purge.
 		out = slices.Grow(out, b.Stats().KeyN)
+		pages := scanPages{d: d}
 		c := b.Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
+			pages.read()
 			start, bt, err := banTimes(v)
 			if err != nil {
 				return fmt.Errorf("%w: jail %q: %w", ErrCorrupt, name, err)

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	bolt "go.etcd.io/bbolt"
+	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,23 +27,57 @@ import (
 // comes from /proc/self/maps, not from the file's size, which bbolt may grow
 // past the map's end.
 func (d *DB) ReleaseMemory() error {
-	err := d.view(func(tx *bolt.Tx) error {
-		start := d.bolt.Info().Data
-		end, err := mapEnd(start)
-		if err != nil {
-			return err
-		}
-		// bbolt gives the map's address as a uintptr; the raw system call
-		// takes it as one, so no Go pointer is made of it.
-		if _, _, errno := unix.Syscall(unix.SYS_MADVISE, start, end-start, unix.MADV_DONTNEED); errno != 0 {
-			return errno
-		}
-		return nil
-	})
-	if err != nil {
+	if err := d.view(func(*bolt.Tx) error { return d.dropPages() }); err != nil {
 		return fmt.Errorf("store: release memory map: %w", err)
 	}
 	return nil
+}
+
+// dropPages advises the whole map MADV_DONTNEED. The caller holds a
+// transaction, read or the committer's write, so the map cannot move
+// meanwhile (bbolt remaps only in the writer's commit, under a lock its
+// readers share).
+func (d *DB) dropPages() error {
+	start := d.bolt.Info().Data
+	end, err := mapEnd(start)
+	if err != nil {
+		return err
+	}
+	// bbolt gives the map's address as a uintptr; the raw system call
+	// takes it as one, so no Go pointer is made of it.
+	if _, _, errno := unix.Syscall(unix.SYS_MADVISE, start, end-start, unix.MADV_DONTNEED); errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+// releaseEvery is how many records a scan of every ban (Live, Purge) reads
+// between two drops of the map's pages; a variable for the tests.
+var releaseEvery = 1 << 16
+
+// scanPages bounds the map's share of the resident set during a long scan:
+// a restart's Live, or the purge the daemon runs as it starts, would
+// otherwise fault in every page of the bans and history buckets (200 MiB
+// for a million bans) and hold them until its end, while the socket
+// serves. Dropping them every releaseEvery records keeps a few MiB
+// resident at a time; a page read again faults back in from the page
+// cache, the data unchanged (the map is of the file).
+type scanPages struct {
+	d *DB
+	n int // records read since the last drop
+}
+
+// read counts one record read through the map.
+func (s *scanPages) read() {
+	if s.n++; s.n < releaseEvery {
+		return
+	}
+	s.n = 0
+	if err := s.d.dropPages(); err != nil {
+		// Only memory is at stake, and ReleaseMemory after the scan
+		// reports the same failure where the caller sees it.
+		s.d.log.Debug("scan: dropping the map's pages", zap.Error(err))
+	}
 }
 
 // errNoMap reports a map start /proc/self/maps does not list.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -74,5 +75,59 @@ func TestReleaseMemory(t *testing.T) {
 	d.Close()
 	if err := d.ReleaseMemory(); err == nil {
 		t.Fatal("ReleaseMemory on a closed store: no error")
+	}
+}
+
+// TestScansDropPages: Live and Purge read every record through the map,
+// and drop its pages as they go (releaseEvery): a scan of a big store
+// leaves only its last stretch resident, not every page it read, while
+// the socket serves beside it, and reads the same records.
+func TestScansDropPages(t *testing.T) {
+	d := openTest(t, Options{})
+	var cs []Change
+	for i := range 20000 {
+		bt := time.Hour
+		if i%2 == 1 {
+			bt = time.Minute // ended by the time of the scans
+		}
+		cs = append(cs, ban("api", fmt.Sprintf("2001:db8::%x", i+1), t0, bt, 1, "a match long enough to fill some pages"))
+	}
+	putWait(t, d, cs...)
+	now := t0.Add(2 * time.Minute)
+	defer func(n int) { releaseEvery = n }(releaseEvery)
+
+	releaseEvery = 1 << 30 // no drop during the scan: the reference
+	want, err := d.Live("api", now)
+	if err != nil || len(want) != len(cs)/2 {
+		t.Fatalf("Live: %d bans, %v; want %d", len(want), err, len(cs)/2)
+	}
+	whole := mapRSS(t, d.Path())
+	if whole < 256 {
+		t.Fatalf("%d KiB of the map resident after a scan of %d bans: want the pages the scan read", whole, len(cs))
+	}
+	if err := d.ReleaseMemory(); err != nil {
+		t.Fatal(err)
+	}
+
+	releaseEvery = 500
+	got, err := d.Live("api", now)
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("Live dropping pages: %d bans, %v; want the %d of a scan without", len(got), err, len(want))
+	}
+	if kb := mapRSS(t, d.Path()); kb > whole/4 {
+		t.Fatalf("Live: %d KiB of the map resident at its end, %d KiB for a scan that keeps its pages", kb, whole)
+	}
+	if err := d.ReleaseMemory(); err != nil {
+		t.Fatal(err)
+	}
+	// The ended bans and their history go; the live ones stay whole.
+	if n, err := d.Purge(now); err != nil || n != len(cs) {
+		t.Fatalf("Purge = %d, %v; want %d records (the ended bans and their history)", n, err, len(cs))
+	}
+	if kb := mapRSS(t, d.Path()); kb > whole/4 {
+		t.Fatalf("Purge: %d KiB of the map resident at its end, %d KiB for a scan that keeps its pages", kb, whole)
+	}
+	if got, err := d.Live("api", now); err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("Live after Purge: %d bans, %v; want %d", len(got), err, len(want))
 	}
 }

@@ -924,7 +924,7 @@ func (d *DB) apply(tx *bolt.Tx, batch []entry) error {
 				}
 			}
 		case opPurge:
-			n, err := purge(bans.root, hist.root, timeToNanos(b.Start))
+			n, err := purge(bans.root, hist.root, timeToNanos(b.Start), &scanPages{d: d})
 			if err != nil {
 				return err
 			}
@@ -964,8 +964,8 @@ func (h History) endedBefore(before int64) bool {
 }
 
 // purge deletes the bans and history entries that ended before the unix-ns
-// time before, and returns how many went.
-func purge(bans, hist *bolt.Bucket, before int64) (int, error) {
+// time before, and returns how many went. pages counts the records it reads.
+func purge(bans, hist *bolt.Bucket, before int64, pages *scanPages) (int, error) {
 	var victims [][]byte // keys to delete, collected first: deleting under a cursor skips entries
 	n := 0
 	sweep := func(root *bolt.Bucket, ended func(v []byte) bool) error {
@@ -973,6 +973,7 @@ func purge(bans, hist *bolt.Bucket, before int64) (int, error) {
 			b := root.Bucket(jail)
 			victims = victims[:0]
 			err := b.ForEach(func(k, v []byte) error {
+				pages.read()
 				if v != nil && ended(v) {
 					victims = append(victims, k)
 				}
@@ -982,6 +983,7 @@ func purge(bans, hist *bolt.Bucket, before int64) (int, error) {
 				return err
 			}
 			for _, k := range victims {
+				pages.read() // the delete reads the key's leaf again
 				if err := b.Delete(k); err != nil {
 					return err
 				}
@@ -1024,11 +1026,17 @@ func (d *DB) queueOp(ctx context.Context, c Change, n *int) error {
 // Purge deletes history entries whose last ban ended before `before`, and
 // stored bans that ended before it (fail2ban's dbpurgeage: the daemon calls
 // it hourly with now - purgeage). Forever bans stay. It returns how many
-// records went, once that is durable.
+// records went, once that is durable. It leaves little of the map
+// resident: its scan drops the pages as it reads (scanPages), and the
+// whole map is dropped after its commit, which reads the header of every
+// page it frees.
 func (d *DB) Purge(before time.Time) (int, error) {
 	n := new(int)
 	if err := d.queueOp(context.Background(), Change{Op: opPurge, Ban: Ban{Start: before}}, n); err != nil {
 		return 0, err
+	}
+	if err := d.ReleaseMemory(); err != nil {
+		d.log.Warn("purge: dropping the map's pages", zap.Error(err))
 	}
 	return *n, nil
 }
