@@ -1248,3 +1248,43 @@ func TestAttemptAt(t *testing.T) {
 		t.Fatalf("the ban from old lines: %+v, want it to start a minute ago", bans)
 	}
 }
+
+// TestReserve: Reserve sizes an empty jail's index for a restore in
+// chunks, which then finds every ban; it leaves a jail with bans alone and
+// refuses an unknown one.
+func TestReserve(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.add(t, Config{Name: "j", BanTime: time.Hour})
+	if err := f.m.Reserve("j", 5000); err != nil {
+		t.Fatal(err)
+	}
+	j := f.m.jails["j"]
+	if got := len(j.bans.index.slots); got < indexSize(5000) {
+		t.Fatalf("index of %d slots after Reserve(5000), want at least %d", got, indexSize(5000))
+	}
+	now := f.clk.Now()
+	var all []Ban
+	for c := range 5 { // five chunks of 1000
+		var chunk []Ban
+		for i := range 1000 {
+			a := nthAddr(c*1000 + i)
+			chunk = append(chunk, Ban{Prefix: netip.PrefixFrom(a, a.BitLen()), Start: now, BanTime: time.Hour, Count: 1})
+		}
+		if n, err := f.m.Restore("j", chunk); n != len(chunk) || err != nil {
+			t.Fatalf("Restore of chunk %d = %d, %v", c, n, err)
+		}
+		all = append(all, chunk...)
+	}
+	slots := len(j.bans.index.slots)
+	for _, b := range all {
+		if _, ok := j.bans.find(b.Prefix); !ok {
+			t.Fatalf("%v not found after the chunks", b.Prefix)
+		}
+	}
+	if err := f.m.Reserve("j", 1<<20); err != nil || len(j.bans.index.slots) != slots {
+		t.Fatalf("Reserve on a jail with bans: %v, index %d slots, was %d", err, len(j.bans.index.slots), slots)
+	}
+	if err := f.m.Reserve("nojail", 10); !errors.Is(err, ErrUnknownJail) {
+		t.Fatalf("Reserve of an unknown jail: %v", err)
+	}
+}

@@ -11,6 +11,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+	"go.uber.org/zap"
 )
 
 // view runs f in a read transaction, guarded against a damaged file, with
@@ -48,20 +49,9 @@ func (d *DB) Live(jail string, now time.Time) ([]Ban, error) {
 		c := b.Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
 			pages.read()
-			start, bt, err := banTimes(v)
-			if err != nil {
-				return fmt.Errorf("%w: jail %q: %w", ErrCorrupt, name, err)
-			}
-			if end, ends := endNanos(start, bt); ends && end <= nowN {
-				continue
-			}
-			p, err := decodeKey(k)
-			if err != nil {
-				return fmt.Errorf("%w: jail %q: %w", ErrCorrupt, name, err)
-			}
-			out = append(out, Ban{Jail: name, Prefix: p})
-			if err := decodeBan(v, &out[len(out)-1]); err != nil {
-				return fmt.Errorf("%w: jail %q, %v: %w", ErrCorrupt, name, p, err)
+			var err error
+			if out, err = appendLive(out, name, k, v, nowN); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -82,6 +72,99 @@ func (d *DB) Live(jail string, now time.Time) ([]Ban, error) {
 		return nil, fmt.Errorf("store: live bans: %w", err)
 	}
 	return out, nil
+}
+
+// appendLive appends the ban of record (k, v) of jail name to out, unless
+// it ended by nowN.
+func appendLive(out []Ban, name string, k, v []byte, nowN int64) ([]Ban, error) {
+	start, bt, err := banTimes(v)
+	if err != nil {
+		return out, fmt.Errorf("%w: jail %q: %w", ErrCorrupt, name, err)
+	}
+	if end, ends := endNanos(start, bt); ends && end <= nowN {
+		return out, nil
+	}
+	p, err := decodeKey(k)
+	if err != nil {
+		return out, fmt.Errorf("%w: jail %q: %w", ErrCorrupt, name, err)
+	}
+	out = append(out, Ban{Jail: name, Prefix: p})
+	if err := decodeBan(v, &out[len(out)-1]); err != nil {
+		return out, fmt.Errorf("%w: jail %q, %v: %w", ErrCorrupt, name, p, err)
+	}
+	return out, nil
+}
+
+// liveChunk is how many bans LiveChunks hands over at a time.
+const liveChunk = 1 << 14
+
+// LiveChunks calls f with the live bans of jail, as Live returns them, a
+// chunk at a time, so that a restart with a million stored bans never
+// holds them all in the heap at once (Live's list and the jail's copy of it
+// took 400 MiB beside the 90 the jail keeps). total is the number of bans
+// stored for the jail, ended ones included: an upper bound, known before
+// the first chunk. The chunk's slice is reused: f must not keep it.
+//
+// Each chunk is read in its own read transaction, and f runs outside any:
+// it may wait for the store's commits. A change committed meanwhile shows
+// in the later chunks if it comes after the last ban handed over.
+func (d *DB) LiveChunks(jail string, now time.Time, f func(chunk []Ban, total int) error) error {
+	if jail == "" || len(jail) > maxJailLen {
+		return fmt.Errorf("store: live bans: %w: jail name of %d bytes", ErrInvalid, len(jail))
+	}
+	nowN := timeToNanos(now)
+	var (
+		chunk []Ban
+		after []byte // the key of the last ban read; nil: none yet
+		total = -1
+		pages = scanPages{d: d}
+	)
+	for {
+		done := false
+		chunk = chunk[:0]
+		err := d.view(func(tx *bolt.Tx) error {
+			b := tx.Bucket(bucketBans).Bucket([]byte(jail))
+			if b == nil {
+				done = true
+				return nil
+			}
+			if total < 0 {
+				total = b.Stats().KeyN
+				// Stats read every page of the bucket.
+				if err := d.dropPages(); err != nil {
+					d.log.Debug("live bans: dropping the map's pages", zap.Error(err))
+				}
+			}
+			c := b.Cursor()
+			k, v := c.First()
+			if after != nil {
+				if k, v = c.Seek(after); k != nil && bytes.Equal(k, after) {
+					k, v = c.Next()
+				}
+			}
+			for ; k != nil && len(chunk) < liveChunk; k, v = c.Next() {
+				pages.read()
+				var err error
+				if chunk, err = appendLive(chunk, jail, k, v, nowN); err != nil {
+					return err
+				}
+				after = append(after[:0], k...)
+			}
+			done = k == nil
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("store: live bans: %w", err)
+		}
+		if len(chunk) > 0 {
+			if err := f(chunk, max(total, len(chunk))); err != nil {
+				return err
+			}
+		}
+		if done {
+			return nil
+		}
+	}
 }
 
 // overlay is a change History applies over its snapshot, with the txid that
