@@ -548,7 +548,7 @@ bench_rss_bans() {
 # restart time with 1M live bans in the store: from exec to answering ping
 # with every ban active.
 bench_store() {
-	local sock=$TMP/store.sock cfg=$TMP/store.yaml db=$TMP/bans.db pid t0 t1 n clients rate rss
+	local sock=$TMP/store.sock cfg=$TMP/store.yaml db=$TMP/bans.db pid t0 t1 n clients rate rss peak
 	local -A mem=()
 	printf '%s\n' \
 		"socket:" "  path: $sock" '  mode: "0600"' \
@@ -610,9 +610,11 @@ bench_store() {
 		# banned address, a reply of a million strings whose garbage the
 		# runtime hands back only slowly.
 		rss=$(awk '/VmRSS/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$pid/status")
+		# The high-water mark: the restore's transient, before serving.
+		peak=$(awk '/VmHWM/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$pid/status")
 		n=$(fail2ban-client -s "$sock" status api 2>/dev/null | awk -F'\t' '/Currently banned/ { print $2 }')
 		echo "| restart with the store holding 1M bans: exec to ping answered ($n bans active) | $(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.2f s", d / 1e9 }') |"
-		echo "| RSS after restoring them (at the first answer; after a \`status api\` listing all of them: $(awk '/VmRSS/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$pid/status")) | $rss |"
+		echo "| RSS after restoring them (at the first answer; the peak during the restore, VmHWM: $peak; after a \`status api\` listing all of them: $(awk '/VmRSS/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$pid/status")) | $rss |"
 		echo "| store file with 1M bans | $(du -m "$db" | cut -f1) MiB |"
 	else
 		echo "| restart time with 1M bans stored | n/a (did not answer) |"
@@ -729,7 +731,7 @@ bench_restart_kernel() {
 	count=$(route_count "$ns" "$BAN_PROTO")
 	echo "| restart with $nbans live bans and their blackhole routes (netns), after kill -9: exec to the first ping answered | $first |"
 	echo "| the same: exec until the routes agree with the bans ($RDRIFT vanished while down back, $RDRIFT stray gone; $count routes of protocol $BAN_PROTO then); the daemon's CPU time by then | $agree; $cpu CPU |"
-	echo "| RSS with those bans and routes: built over the socket / when the routes agree after the restart / 5 s later | $built / $after / $(rss "$pid") |"
+	echo "| RSS with those bans and routes: built over the socket / when the routes agree after the restart / 5 s later (the peak since the restart, VmHWM) | $built / $after / $(rss "$pid") ($(awk '/VmHWM/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$pid/status")) |"
 	stop_pid "$pid"
 	# The same store restored with no kernel action: the namespace goes
 	# first, so its recorded routes are dropped rather than flushed.
