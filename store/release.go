@@ -51,12 +51,13 @@ func (d *DB) dropPages() error {
 	return nil
 }
 
-// releaseEvery is how many records a scan of every ban (Live, Purge) reads
-// between two drops of the map's pages; a variable for the tests.
+// releaseEvery is how many records a scan of every ban (Live, LiveChunks,
+// Purge) reads between two drops of the map's pages; a variable for the
+// tests.
 var releaseEvery = 1 << 16
 
 // scanPages bounds the map's share of the resident set during a long scan:
-// a restart's Live, or the purge the daemon runs as it starts, would
+// a restart's LiveChunks, or the purge the daemon runs as it starts, would
 // otherwise fault in every page of the bans and history buckets (200 MiB
 // for a million bans) and hold them until its end, while the socket
 // serves. Dropping them every releaseEvery records keeps a few MiB
