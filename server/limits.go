@@ -195,13 +195,19 @@ type timedConn struct {
 	tail       []byte    // the last bytes read, to find a split terminator
 	wArmed     time.Time // when the write deadline was last pushed back
 	// clock is the time writeAt was given, a reading the server took as it
-	// finished the reply: the next Read's idle check uses it rather than
-	// reading the clock again (a few µs earlier only moves the deadline
-	// that much earlier). Zero: Read reads the clock.
+	// finished the reply, kept when the reply was small: the next Read's
+	// idle check uses it rather than reading the clock again (a few µs
+	// earlier only moves the deadline that much earlier). Zero: Read reads
+	// the clock.
 	clock time.Time
 }
 
 var endCommand = []byte(protocol.EndCommand)
+
+// quickWrite is the largest reply after which Read trusts the clock
+// reading its write was given (see timedConn.clock): the replies held for
+// a pipelining client, far below a Unix socket's send buffer.
+const quickWrite = maxHeld
 
 func (t *timedConn) Read(p []byte) (int, error) {
 	now := t.clock
@@ -239,7 +245,14 @@ func (t *timedConn) Write(p []byte) (int, error) {
 
 // writeAt is Write when the caller has just read the clock: now.
 func (t *timedConn) writeAt(p []byte, now time.Time) (int, error) {
-	t.clock = now
+	// A small reply fits the socket's buffer and goes at once, unless the
+	// client has stopped reading (idle, as the timeout has it). A large
+	// one drains as fast as the client reads, which may take most of the
+	// timeout: now is stale after it.
+	t.clock = time.Time{}
+	if len(p) <= quickWrite {
+		t.clock = now
+	}
 	if t.idle > 0 && now.Sub(t.wArmed) > t.idle/4 {
 		t.Conn.SetWriteDeadline(now.Add(t.idle))
 		t.wArmed = now
