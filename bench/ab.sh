@@ -38,6 +38,9 @@ POOL=${POOL:-50000}
 WARMUP=2000
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/banab.XXXXXX")
+BIN=$TMP
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 PIDS=()
 WORKTREES=()
 cleanup() {
@@ -65,42 +68,27 @@ build() {
 	fi
 	(cd "$src" && go build -o "$out" ./cmd/banserver)
 }
-build "$REV_A" "$TMP/banserver-a"
-build "$REV_B" "$TMP/banserver-b"
-(cd "$ROOT" && go build -o "$TMP/" ./cmd/banfloor ./cmd/banbench)
+build "$REV_A" "$BIN/banserver-a"
+build "$REV_B" "$BIN/banserver-b"
+(cd "$ROOT" && go build -o "$BIN/" ./cmd/banfloor ./cmd/banbench)
 
-# The jail never bans (maxretry far above what an address gets here), as
-# in bench/run.sh: every attempt takes the counting path.
 for side in a b; do
-	cat >"$TMP/$side.yaml" <<EOF
-socket:
-  path: $TMP/$side.sock
-  mode: "0600"
-log:
-  level: info
-jails:
-  - name: api
-    maxretry: 1000
-    findtime: 30m
-    bantime: 1h
-    actions: []
-EOF
+	attempt_config "$TMP/$side.sock" info >"$TMP/$side.yaml"
 done
-
 declare -A PID=()
-"$TMP/banfloor" -socket "$TMP/floor.sock" 2>"$TMP/floor.log" &
+"$BIN/banfloor" -socket "$TMP/floor.sock" 2>"$TMP/floor.log" &
 PID[floor]=$!
 PIDS+=("$!")
 for side in a b; do
-	"$TMP/banserver-$side" --config "$TMP/$side.yaml" --db none 2>"$TMP/$side.log" &
+	"$BIN/banserver-$side" --config "$TMP/$side.yaml" --db none 2>"$TMP/$side.log" &
 	PID[$side]=$!
 	PIDS+=("$!")
 done
 for server in floor a b; do
-	for ((i = 0; i < 100; i++)); do
-		"$TMP/banbench" -socket "$TMP/$server.sock" -clients 1 -cmd ping -n 1 -json 2>/dev/null | grep -q '"ok":1,' && break
-		sleep 0.1
-	done
+	if ! ready "$TMP/$server.sock" "${PID[$server]}"; then
+		echo "$server did not come up: $(tail -1 "$TMP/$server.log")" >&2
+		exit 1
+	fi
 done
 
 ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
@@ -110,7 +98,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	line="round $r:"
 	for server in floor a b; do
 		c0=$(ticks "${PID[$server]}")
-		rate=$("$TMP/banbench" -socket "$TMP/$server.sock" -cmd "$CMD" -clients "$CLIENTS" -mode "$MODE" \
+		rate=$("$BIN/banbench" -socket "$TMP/$server.sock" -cmd "$CMD" -clients "$CLIENTS" -mode "$MODE" \
 			-jail api -pool "$POOL" -n "$N" -warmup "$WARMUP" -json | grep -o '"rate":[0-9]*' | cut -d: -f2)
 		c1=$(ticks "${PID[$server]}")
 		line+=$(awk -v s="$server" -v r="${rate:-0}" -v t=$((c1 - c0)) -v hz="$hz" -v n=$((N + WARMUP)) \

@@ -74,6 +74,9 @@ trap 'exit 143' TERM
 
 log() { printf '%s\n' "$*" >&2; }
 
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+
 # ---------------------------------------------------------------- build
 
 log "building into $BIN"
@@ -93,21 +96,19 @@ fi
 
 # ---------------------------------------------------------------- servers
 
-# ready SOCKET PID: wait until a ping is answered, or fail if PID has died.
-# Readiness only: no figure depends on how long this takes.
-ready() {
-	local sock=$1 pid=${2:-} i
-	for ((i = 0; i < 300; i++)); do
-		if "$BIN/banbench" -socket "$sock" -clients 1 -cmd ping -n 1 -json 2>/dev/null | grep -q '"ok":1,'; then
-			return 0
-		fi
-		if [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null; then
-			return 1
-		fi
-		sleep 0.1
-	done
-	return 1
+# start_daemon SOCKET CONFIG DB LOG: start banserver with CONFIG and --db DB,
+# its stderr in $TMP/LOG.log, and wait until SOCKET answers; DAEMON_PID is
+# its pid, stopped on exit. It fails when the daemon does not come up;
+# not_started LOG then says why.
+start_daemon() {
+	"$BIN/banserver" --config "$2" --db "$3" 2>"$TMP/$4.log" &
+	DAEMON_PID=$!
+	PIDS+=("$DAEMON_PID")
+	ready "$1" "$DAEMON_PID"
 }
+
+# not_started LOG: the table cell of a measure whose daemon did not come up.
+not_started() { echo "n/a (banserver did not start: $(tail -1 "$TMP/$1.log"))"; }
 
 # stop_pid PID: stop one server this script started.
 stop_pid() {
@@ -130,22 +131,7 @@ start_floor() {
 
 start_banserver() {
 	SOCK=$TMP/ban.sock
-	# maxretry at banserver's limit (jail.MaxRetryLimit, 1000), far above the
-	# dozen attempts an address gets here: attempts never turn into bans, so
-	# every workload measures the attempt path.
-	cat >"$TMP/banserver.yaml" <<EOF
-socket:
-  path: $SOCK
-  mode: "0600"
-log:
-  level: $LOGLEVEL
-jails:
-  - name: api
-    maxretry: 1000
-    findtime: 30m
-    bantime: 1h
-    actions: []
-EOF
+	attempt_config "$SOCK" "$LOGLEVEL" >"$TMP/banserver.yaml"
 	"$BIN/banserver" --config "$TMP/banserver.yaml" --socket "$SOCK" --db none 2>"$TMP/banserver.log" &
 	SERVER_PID=$!
 	PIDS+=("$SERVER_PID")
@@ -419,13 +405,11 @@ bench_bans_into_kernel() {
 		"kernel:" "  netns: /run/netns/$ns" \
 		"jails:" "  - name: api" "    maxretry: 10" "    findtime: 30m" "    bantime: 1h" \
 		"    ignoreself: false" "    actions: [blackhole]" >"$cfg"
-	"$BIN/banserver" --config "$cfg" --db none 2>"$TMP/kernel.log" &
-	pid=$!
-	PIDS+=("$pid")
-	if ! ready "$sock" "$pid"; then
-		echo "| bans/s into the kernel (netns) | n/a (banserver did not start: $(tail -1 "$TMP/kernel.log")) |"
+	if ! start_daemon "$sock" "$cfg" none kernel; then
+		echo "| bans/s into the kernel (netns) | $(not_started kernel) |"
 		return
 	fi
+	pid=$DAEMON_PID
 	log "kernel: $KBANS banip over the socket into blackhole routes (netns $ns)"
 	t0=$(now_ns)
 	"$BIN/banbench" -socket "$sock" -clients 8 -mode persistent -cmd banip -jail api \
@@ -526,13 +510,11 @@ bench_rss_bans() {
 		"log:" "  level: warning" \
 		"jails:" "  - name: api" "    maxretry: 10" "    findtime: 30m" "    bantime: 1h" \
 		"    ignoreself: false" "    actions: []" >"$cfg"
-	"$BIN/banserver" --config "$cfg" --db none 2>"$TMP/rss.log" &
-	pid=$!
-	PIDS+=("$pid")
-	if ! ready "$sock" "$pid"; then
-		echo "| RSS with bans | n/a (banserver did not start) |"
+	if ! start_daemon "$sock" "$cfg" none rss; then
+		echo "| RSS with bans | $(not_started rss) |"
 		return
 	fi
+	pid=$DAEMON_PID
 	for n in 100000 1000000; do
 		log "rss: banip $n addresses"
 		"$BIN/banbench" -socket "$sock" -clients 8 -mode persistent -cmd banip -jail api \
@@ -556,13 +538,11 @@ bench_store() {
 		"jails:" "  - name: api" "    maxretry: 10" "    findtime: 30m" "    bantime: 1d" \
 		"    ignoreself: false" "    actions: []" >"$cfg"
 	for store in none "$db"; do
-		"$BIN/banserver" --config "$cfg" --db "$store" 2>"$TMP/store.log" &
-		pid=$!
-		PIDS+=("$pid")
-		if ! ready "$sock" "$pid"; then
-			echo "| bans/s, store $store | n/a (banserver did not start: $(tail -1 "$TMP/store.log")) |"
+		if ! start_daemon "$sock" "$cfg" "$store" store; then
+			echo "| bans/s, store $store | $(not_started store) |"
 			return
 		fi
+		pid=$DAEMON_PID
 		# A fresh store for each client count: the same 50,000 new bans.
 		for clients in 8 64; do
 			"$BIN/banbench" -socket "$sock" -clients "$clients" -mode persistent -cmd banip -jail api \
@@ -579,33 +559,27 @@ bench_store() {
 				# daemon (and store file), so it bans 50,000 new addresses.
 				stop_pid "$pid"
 				[[ $store == none ]] || rm -f "$db"
-				"$BIN/banserver" --config "$cfg" --db "$store" 2>"$TMP/store.log" &
-				pid=$!
-				PIDS+=("$pid")
-				if ! ready "$sock" "$pid"; then
-					echo "| bans/s, store $store, 64 clients | n/a (banserver did not start: $(tail -1 "$TMP/store.log")) |"
+				if ! start_daemon "$sock" "$cfg" "$store" store; then
+					echo "| bans/s, store $store, 64 clients | $(not_started store) |"
 					return
 				fi
+				pid=$DAEMON_PID
 			fi
 		done
 		stop_pid "$pid"
 	done
 	# 1M live bans: fill the store (100 addresses per banip), stop, restart.
-	"$BIN/banserver" --config "$cfg" --db "$db" 2>"$TMP/store.log" &
-	pid=$!
-	PIDS+=("$pid")
-	ready "$sock" "$pid" || return
+	start_daemon "$sock" "$cfg" "$db" store || return
+	pid=$DAEMON_PID
 	log "store: filling with 1,000,000 bans"
 	"$BIN/banbench" -socket "$sock" -clients 8 -mode persistent -cmd banip -jail api \
 		-per 100 -n 10000 -pool 1000000 -json >"$TMP/store-fill.json" 2>&1
 	stop_pid "$pid"
 	log "store: restart with 1,000,000 bans"
 	t0=$(now_ns)
-	"$BIN/banserver" --config "$cfg" --db "$db" 2>"$TMP/store.log" &
-	pid=$!
-	PIDS+=("$pid")
-	if ready "$sock" "$pid"; then
+	if start_daemon "$sock" "$cfg" "$db" store; then
 		t1=$(now_ns)
+		pid=$DAEMON_PID
 		# RSS before asking for the status: `status api` lists every
 		# banned address, a reply of a million strings whose garbage the
 		# runtime hands back only slowly.
@@ -619,7 +593,7 @@ bench_store() {
 	else
 		echo "| restart time with 1M bans stored | n/a (did not answer) |"
 	fi
-	stop_pid "$pid"
+	stop_pid "$DAEMON_PID"
 }
 
 # bench_restart_kernel: kill -9 and restart with RBANS live bans in the store
@@ -652,13 +626,11 @@ bench_restart_kernel() {
 		"kernel:" "  netns: /run/netns/$ns" \
 		"jails:" "  - name: api" "    maxretry: 10" "    findtime: 30m" "    bantime: 1d" \
 		"    ignoreself: false" "    actions: [blackhole]" >"$cfg"
-	"$BIN/banserver" --config "$cfg" --db "$db" 2>"$TMP/restart.log" &
-	pid=$!
-	PIDS+=("$pid")
-	if ! ready "$sock" "$pid"; then
-		echo "| restart with $RBANS bans and routes (netns) | n/a (banserver did not start: $(tail -1 "$TMP/restart.log")) |"
+	if ! start_daemon "$sock" "$cfg" "$db" restart; then
+		echo "| restart with $RBANS bans and routes (netns) | $(not_started restart) |"
 		return
 	fi
+	pid=$DAEMON_PID
 	log "restart: $RBANS bans (banip of 100 addresses) into the store and blackhole routes (netns $ns)"
 	"$BIN/banbench" -socket "$sock" -clients 8 -mode persistent -cmd banip -jail api \
 		-per 100 -n $(((RBANS + 99) / 100)) -pool "$RBANS" -json >"$TMP/restart-fill.json" 2>&1
@@ -738,16 +710,14 @@ bench_restart_kernel() {
 	ip netns del "$ns" 2>/dev/null || true
 	KERNEL_NS=
 	sed -i '/^kernel:/d; /netns:/d; s/actions: \[blackhole\]/actions: []/' "$cfg"
-	"$BIN/banserver" --config "$cfg" --db "$db" 2>"$TMP/restart.log" &
-	pid=$!
-	PIDS+=("$pid")
-	if ready "$sock" "$pid"; then
+	if start_daemon "$sock" "$cfg" "$db" restart; then
+		pid=$DAEMON_PID
 		sleep 2
 		echo "| RSS after restoring the same $nbans bans from the store, no kernel action | $(rss "$pid") |"
 	else
 		echo "| RSS after restoring $nbans bans, no kernel action | n/a (did not answer: $(tail -1 "$TMP/restart.log")) |"
 	fi
-	stop_pid "$pid"
+	stop_pid "$DAEMON_PID"
 }
 
 # bench_logjails: log jails. The time from a line appended to a log to its
@@ -776,13 +746,11 @@ bench_logjails() {
 		"    ignoreself: false" "    actions: []" "    logpath: ['$dir/*.log']" \
 		"    datepattern: '^{DATE}'" "    logtimezone: UTC" \
 		"    failregex: ['^\\s*<ADDR>\\s+\\S+\\s+Incorrect token used\\.']" >"$cfg"
-	"$BIN/banserver" --config "$cfg" --db none 2>"$TMP/logs.log" &
-	pid=$!
-	PIDS+=("$pid")
-	if ! ready "$sock" "$pid"; then
-		echo "| RSS following 100 files | n/a (banserver did not start: $(tail -1 "$TMP/logs.log")) |"
+	if ! start_daemon "$sock" "$cfg" none logs; then
+		echo "| RSS following 100 files | $(not_started logs) |"
 		return
 	fi
+	pid=$DAEMON_PID
 	for ((i = 0; i < 600; i++)); do
 		total=$(fail2ban-client -s "$sock" status api 2>/dev/null | awk -F'\t' '/Total failed/ { print $2 }')
 		[[ ${total:-0} -ge 100000 ]] && break
