@@ -127,12 +127,7 @@ func (b *banStore) restore(jails *jail.Manager, name string) error {
 		stored int
 		n      int
 	)
-	err := b.db.LiveChunks(name, start, func(chunk []store.Ban, total int) error {
-		if stored == 0 {
-			if err := jails.Reserve(name, total); err != nil {
-				return err
-			}
-		}
+	err := b.db.LiveChunks(name, start, func(chunk []store.Ban) error {
 		stored += len(chunk)
 		bans = bans[:0]
 		for _, s := range chunk {

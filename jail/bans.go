@@ -527,19 +527,6 @@ func (m *Manager) findLocked(j *jail, addr netip.Addr, now int64) (int32, bool) 
 	return j.bans.find(netip.PrefixFrom(addr, addr.BitLen()))
 }
 
-// Reserve sizes the ban index of jail name, still without bans, for n of
-// them: a restore in chunks then fills it without rebuilding it as it
-// grows (for a million bans, a good part of a second). A jail that holds
-// bans already is left as it is.
-func (m *Manager) Reserve(name string, n int) error {
-	return m.locked(name, func(j *jail) error {
-		if n > 1024 {
-			j.bans.presize(n)
-		}
-		return nil
-	})
-}
-
 // Restore brings stored bans back into a jail when it starts: each keeps
 // its start, ban time, count and matches, so it ends when it would have;
 // bans already ended are dropped, and so are those the jail would not make

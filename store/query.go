@@ -11,7 +11,6 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
-	"go.uber.org/zap"
 )
 
 // view runs f in a read transaction, guarded against a damaged file, with
@@ -101,14 +100,13 @@ const liveChunk = 1 << 14
 // LiveChunks calls f with the live bans of jail, as Live returns them, a
 // chunk at a time, so that a restart with a million stored bans never
 // holds them all in the heap at once (Live's list and the jail's copy of it
-// took 400 MiB beside the 90 the jail keeps). total is the number of bans
-// stored for the jail, ended ones included: an upper bound, known before
-// the first chunk. The chunk's slice is reused: f must not keep it.
+// took 400 MiB beside the 90 the jail keeps). The chunk's slice is reused:
+// f must not keep it.
 //
 // Each chunk is read in its own read transaction, and f runs outside any:
 // it may wait for the store's commits. A change committed meanwhile shows
 // in the later chunks if it comes after the last ban handed over.
-func (d *DB) LiveChunks(jail string, now time.Time, f func(chunk []Ban, total int) error) error {
+func (d *DB) LiveChunks(jail string, now time.Time, f func(chunk []Ban) error) error {
 	if jail == "" || len(jail) > maxJailLen {
 		return fmt.Errorf("store: live bans: %w: jail name of %d bytes", ErrInvalid, len(jail))
 	}
@@ -116,7 +114,6 @@ func (d *DB) LiveChunks(jail string, now time.Time, f func(chunk []Ban, total in
 	var (
 		chunk []Ban
 		after []byte // the key of the last ban read; nil: none yet
-		total = -1
 		pages = scanPages{d: d}
 	)
 	for {
@@ -127,13 +124,6 @@ func (d *DB) LiveChunks(jail string, now time.Time, f func(chunk []Ban, total in
 			if b == nil {
 				done = true
 				return nil
-			}
-			if total < 0 {
-				total = b.Stats().KeyN
-				// Stats read every page of the bucket.
-				if err := d.dropPages(); err != nil {
-					d.log.Debug("live bans: dropping the map's pages", zap.Error(err))
-				}
 			}
 			c := b.Cursor()
 			k, v := c.First()
@@ -157,7 +147,7 @@ func (d *DB) LiveChunks(jail string, now time.Time, f func(chunk []Ban, total in
 			return fmt.Errorf("store: live bans: %w", err)
 		}
 		if len(chunk) > 0 {
-			if err := f(chunk, max(total, len(chunk))); err != nil {
+			if err := f(chunk); err != nil {
 				return err
 			}
 		}
