@@ -44,13 +44,8 @@ BIN=$TMP
 PIDS=()
 WORKTREES=()
 cleanup() {
-	local pid wt
-	for pid in "${PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null || true
-	done
-	for pid in "${PIDS[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
+	local wt
+	stop_pids
 	for wt in "${WORKTREES[@]}"; do
 		git -C "$ROOT" worktree remove --force "$wt" 2>/dev/null || true
 	done

@@ -1,5 +1,18 @@
 # bench/lib.sh: what bench/run.sh and bench/ab.sh share. Sourced, not run;
-# the caller sets BIN, where banbench is.
+# the caller sets BIN, where banbench is, and keeps the pids of what it
+# starts in the array PIDS.
+
+# stop_pids: TERM every process in PIDS, wait for each, and forget them.
+stop_pids() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in "${PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	PIDS=()
+}
 
 # ready SOCKET PID: wait until a ping is answered, or fail if PID has died.
 # Readiness only: no figure depends on how long this takes.

@@ -28,6 +28,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 N_OURS=${N_OURS:-100000}
 N_F2B=${N_F2B:-20000}
 ROUNDS=${ROUNDS:-3}
@@ -51,14 +53,7 @@ F2B_SOCK=""
 KERNEL_NS=""
 
 cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null || true
-	done
-	for pid in "${PIDS[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
-	PIDS=()
+	stop_pids
 	stop_fail2ban
 	if [[ -s $TMP/f2bk.pid ]]; then
 		kill "$(cat "$TMP/f2bk.pid")" 2>/dev/null || true
@@ -74,8 +69,6 @@ trap 'exit 143' TERM
 
 log() { printf '%s\n' "$*" >&2; }
 
-# shellcheck source=bench/lib.sh
-. "$ROOT/bench/lib.sh"
 
 # ---------------------------------------------------------------- build
 
