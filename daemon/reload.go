@@ -25,6 +25,10 @@ import (
 //     stop JAIL); jails added over the socket are left alone;
 //   - the kernel is reconciled with the jails' actions.
 //
+// The log level, access rules and client limits are applied before the
+// jails change, so no client sees the file's jails beside the old
+// settings.
+//
 // With only set, just that jail is added or changed. The whole file is
 // checked first: a file that fails to load is refused and the running
 // configuration stays. Settings a running daemon cannot change (the
@@ -77,6 +81,12 @@ func (d *daemon) reload(ctx context.Context, only string) error {
 	if err := k.useLocked(specs); err != nil {
 		return fmt.Errorf("daemon: reload: %w", err)
 	}
+	if only == "" {
+		// Before the jails: a client that sees the file's jails sees its
+		// log level and limits too, never the old ones beside them.
+		d.applyServerSettings(cfg)
+		d.cfg = cfg
+	}
 	var added, changed, removed []string
 	for _, name := range names {
 		c := want[name]
@@ -113,11 +123,6 @@ func (d *daemon) reload(ctx context.Context, only string) error {
 		}
 	}
 	rerr := k.reconcileLocked(ctx)
-
-	if only == "" {
-		d.applyServerSettings(cfg)
-		d.cfg = cfg
-	}
 	slices.Sort(removed)
 	d.log.Info("reloaded", zap.String("config", configName(d.o.ConfigPath)), zap.Strings("added", added),
 		zap.Strings("changed", changed), zap.Strings("removed", removed))

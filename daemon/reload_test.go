@@ -179,3 +179,67 @@ func TestReloadCommand(t *testing.T) {
 		t.Fatalf("after a refused reload: (%d, %v)", code, v)
 	}
 }
+
+// TestReloadSettingsBeforeJails: a client that sees a reload's jails sees
+// its log level and limits too. The settings outside the jails were
+// applied last, after the kernel's reconcile, so a client that saw the new
+// jail list could still be answered with the old log level: CI saw "get
+// loglevel after reload: (0, INFO)" in TestReloadSIGHUP. Here the reload
+// routes 30,000 live bans, which widens that window to where every run
+// falls in it.
+func TestReloadSettingsBeforeJails(t *testing.T) {
+	needRoot(t, "ip")
+	ns := newNetNS(t)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "banserver.yaml")
+	write := func(text string) {
+		t.Helper()
+		if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf("kernel:\n  netns: %s\n", ns.path())+text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("jails:\n  - name: api\n    actions: []\n")
+	sock := filepath.Join(dir, "ban.sock")
+	p := startProc(t, cfgPath, sock, filepath.Join(dir, "bans.db"))
+	const bans = 30_000
+	const batch = 2_000 // within limits.max_message
+	for start := 0; start < bans; start += batch {
+		args := []any{"set", "api", "banip"}
+		for i := start; i < start+batch; i++ {
+			args = append(args, fmt.Sprintf("2001:db8:5::%x", i))
+		}
+		if code, v := ask(t, sock, args...); code != 0 || v != int64(batch) {
+			t.Fatalf("banip of %d: (%d, %v)", batch, code, v)
+		}
+	}
+	write(`
+log:
+  level: debug
+limits:
+  max_addresses: 1
+jails:
+  - name: api
+    actions: [blackhole]
+  - name: new
+    actions: []
+`)
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	// No sleep between asks: the first answer that shows the new jail is
+	// checked, however short the window in which the settings lag.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		code, v := ask(t, sock, "status")
+		if code == 0 && fmt.Sprint(v) == "[[Number of jail 2] [Jail list api, new]]" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status not the reload's within 20s: (%d, %v)", code, v)
+		}
+	}
+	if code, v := ask(t, sock, "get", "loglevel"); code != 0 || v != "DEBUG" {
+		t.Errorf("get loglevel once the reload's jails show: (%d, %v), want DEBUG", code, v)
+	}
+	if code, v := ask(t, sock, "set", "api", "banip", "198.51.100.1", "198.51.100.2"); code != 1 || !strings.Contains(fmt.Sprint(v), "max_addresses") {
+		t.Errorf("banip of 2 with max_addresses 1 once the reload's jails show: (%d, %v)", code, v)
+	}
+}
