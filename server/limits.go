@@ -209,6 +209,15 @@ var endCommand = []byte(protocol.EndCommand)
 // a pipelining client, far below a Unix socket's send buffer.
 const quickWrite = maxHeld
 
+// Read reads through net.Conn.Read, which tries the read system call
+// before it waits for the poller. For a client that waits for each reply,
+// that first try mostly finds the socket empty (EAGAIN): one system call
+// in three or four per request. Waiting first when the last read drained
+// the socket, through syscall.RawConn, is not safe: every read resets the
+// poller's readiness for the descriptor before it starts (the runtime's
+// poll reset), so bytes that arrived since the last read would wait for
+// the next ones. Tried, it stalled a 1 MiB request until the read timeout
+// (TestIdleTimeoutAfterSlowReply under load).
 func (t *timedConn) Read(p []byte) (int, error) {
 	now := t.clock
 	t.clock = time.Time{}
