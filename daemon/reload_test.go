@@ -22,22 +22,31 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// reloadSetup makes a test network namespace and a directory holding the
+// configuration file cfgPath, which write (re)writes with text after the
+// kernel section that puts the daemon's kernel actions in that namespace.
+func reloadSetup(t *testing.T) (ns *netNS, dir, cfgPath string, write func(text string)) {
+	t.Helper()
+	needRoot(t, "ip")
+	ns = newNetNS(t)
+	dir = t.TempDir()
+	cfgPath = filepath.Join(dir, "banserver.yaml")
+	write = func(text string) {
+		t.Helper()
+		if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf("kernel:\n  netns: %s\n", ns.path())+text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ns, dir, cfgPath, write
+}
+
 // TestReloadSIGHUP: SIGHUP re-reads the configuration file and applies it
 // to the running daemon: a jail added, one changed (its bans and counted
 // failures kept, its new actions reconciled into the kernel), one removed;
 // a file that fails to load is refused and the running configuration
 // stays. Before, a change of a jail needed a restart.
 func TestReloadSIGHUP(t *testing.T) {
-	needRoot(t, "ip")
-	ns := newNetNS(t)
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "banserver.yaml")
-	write := func(text string) {
-		t.Helper()
-		if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf("kernel:\n  netns: %s\n", ns.path())+text), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	ns, dir, cfgPath, write := reloadSetup(t)
 	write(`
 jails:
   - name: api
@@ -188,16 +197,7 @@ func TestReloadCommand(t *testing.T) {
 // routes 30,000 live bans, which widens that window to where every run
 // falls in it.
 func TestReloadSettingsBeforeJails(t *testing.T) {
-	needRoot(t, "ip")
-	ns := newNetNS(t)
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "banserver.yaml")
-	write := func(text string) {
-		t.Helper()
-		if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf("kernel:\n  netns: %s\n", ns.path())+text), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	_, dir, cfgPath, write := reloadSetup(t)
 	write("jails:\n  - name: api\n    actions: []\n")
 	sock := filepath.Join(dir, "ban.sock")
 	p := startProc(t, cfgPath, sock, filepath.Join(dir, "bans.db"))
