@@ -194,8 +194,8 @@ func TestReloadCommand(t *testing.T) {
 // applied last, after the kernel's reconcile, so a client that saw the new
 // jail list could still be answered with the old log level: CI saw "get
 // loglevel after reload: (0, INFO)" in TestReloadSIGHUP. Here the reload
-// routes 30,000 live bans, which widens that window to where every run
-// falls in it.
+// routes 30,000 live bans, which widens that window so that nearly every
+// run falls in it (before the fix, 10 runs of 10 failed here).
 func TestReloadSettingsBeforeJails(t *testing.T) {
 	_, dir, cfgPath, write := reloadSetup(t)
 	write("jails:\n  - name: api\n    actions: []\n")
