@@ -260,20 +260,19 @@ func (k *kernelState) reconcileNow(ctx context.Context) error {
 			// a million bans.
 			continue
 		}
-		bans, err := k.jails.BanList(name)
-		if err != nil {
-			continue
-		}
-		for _, a := range users {
-			ts := live[a]
-			if ts == nil {
-				ts = make([]actions.Target, 0, len(bans))
+		// The bans as they come, no sorted copy: the actions sort what
+		// they compare.
+		size := func(n int) {
+			for _, a := range users {
+				live[a] = slices.Grow(live[a], n)
 			}
-			for _, b := range bans {
-				ts = append(ts, actions.Target{Jail: name, Prefix: b.Prefix, Start: b.Start, BanTime: b.BanTime})
-			}
-			live[a] = ts
 		}
+		k.jails.EachBan(name, size, func(b jail.Ban) { // an error: the jail went meanwhile
+			t := actions.Target{Jail: name, Prefix: b.Prefix, Start: b.Start, BanTime: b.BanTime}
+			for _, a := range users {
+				live[a] = append(live[a], t)
+			}
+		})
 	}
 	var errs []error
 	for _, a := range k.reg.Built() {

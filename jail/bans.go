@@ -434,6 +434,27 @@ func (m *Manager) BanList(name string) ([]Ban, error) {
 	return out, err
 }
 
+// EachBan calls f with each of the jail's live bans, in no particular
+// order: for what needs every ban but not BanList's order, such as the
+// kernel's reconciliation, it costs no sorted copy of them (with a million
+// bans, BanList holds the jail's lock for the sort and builds 130 MB of
+// list). size, if not nil, is called first with the number of bans f will
+// see, to size what f fills. Both run with the jail's lock held: they
+// must not call the Manager, and f must not keep b.Matches (the jail's
+// own slice).
+func (m *Manager) EachBan(name string, size func(n int), f func(b Ban)) error {
+	return m.locked(name, func(j *jail) error {
+		n := j.bans.len()
+		if size != nil {
+			size(n)
+		}
+		for i := range n {
+			f(j.bans.ban(int32(i)))
+		}
+		return nil
+	})
+}
+
 // Banned returns the jail's live bans in the order they were made, as
 // fail2ban's ban list keeps them (`get JAIL banned`, `banned`, status): a
 // prolonged ban keeps its place.
