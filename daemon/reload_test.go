@@ -22,6 +22,10 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// reloadedSettings are the settings outside the jails that the reload
+// tests' second file changes: the log level and a client limit.
+const reloadedSettings = "log:\n  level: debug\nlimits:\n  max_addresses: 1\n"
+
 // reloadSetup makes a test network namespace and a directory holding the
 // configuration file cfgPath, which write (re)writes with text after the
 // kernel section that puts the daemon's kernel actions in that namespace.
@@ -73,11 +77,7 @@ jails:
 	if code, v := ask(t, sock, "set", "api", "banip", "198.51.100.11", "198.51.100.12"); code != 0 || v != int64(2) {
 		t.Fatalf("banip of 2 before the reload: (%d, %v)", code, v)
 	}
-	write(`
-log:
-  level: debug
-limits:
-  max_addresses: 1
+	write(reloadedSettings + `
 jails:
   - name: api
     maxretry: 4
@@ -212,11 +212,7 @@ func TestReloadSettingsBeforeJails(t *testing.T) {
 			t.Fatalf("banip of %d: (%d, %v)", batch, code, v)
 		}
 	}
-	write(`
-log:
-  level: debug
-limits:
-  max_addresses: 1
+	write(reloadedSettings + `
 jails:
   - name: api
     actions: [blackhole]
