@@ -58,14 +58,12 @@ func addrs(block, n int) []any {
 func TestStoreFullDisk(t *testing.T) {
 	needRoot(t, "ip", "mount")
 	ns := newNetNS(t)
-	cfg := writeConfig(t, fmt.Sprintf(`
-kernel:
-  netns: %s
+	cfg := ns.config(t, `
 jails:
   - name: api
     bantime: 1h
     actions: [blackhole]
-`, ns.path()))
+`)
 	disk := tmpfs(t, "512k")
 	db := filepath.Join(disk, "bans.db")
 	sock := filepath.Join(t.TempDir(), "ban.sock")

@@ -59,6 +59,17 @@ func newNetNS(t *testing.T) *netNS {
 
 func (n *netNS) path() string { return "/run/netns/" + n.name }
 
+// kernelSection is the configuration's kernel section that puts the
+// daemon's kernel actions in n.
+func (n *netNS) kernelSection() string { return fmt.Sprintf("kernel:\n  netns: %s\n", n.path()) }
+
+// config writes a configuration file of n's kernel section and then text
+// (the jails, usually), and returns its path.
+func (n *netNS) config(t *testing.T, text string) string {
+	t.Helper()
+	return writeConfig(t, n.kernelSection()+text)
+}
+
 func (n *netNS) ip(t *testing.T, args ...string) string {
 	t.Helper()
 	out, err := exec.Command("ip", append([]string{"-n", n.name}, args...)...).CombinedOutput()
@@ -140,9 +151,7 @@ func TestKernelRoutes(t *testing.T) {
 	// A stale route of banserver's own, as a crash would leave behind.
 	ns.ip(t, "route", "add", "blackhole", "198.51.100.99", "proto", "244")
 
-	cfg := writeConfig(t, fmt.Sprintf(`
-kernel:
-  netns: %s
+	cfg := ns.config(t, `
 jails:
   - name: api
     maxretry: 3
@@ -155,7 +164,7 @@ jails:
     bantime: 2s
     ipv6prefix: 64
     actions: [blackhole]
-`, ns.path()))
+`)
 	sock, cancel, done := runDaemon(t, Options{ConfigPath: cfg, Socket: filepath.Join(t.TempDir(), "ban.sock"), DB: "none"})
 
 	// Start-up reconciled: the stale route is gone, the hand-made ones stay.
@@ -243,14 +252,12 @@ jails:
 func TestKernelFlushOnStop(t *testing.T) {
 	needRoot(t, "ip")
 	ns := newNetNS(t)
-	cfg := writeConfig(t, fmt.Sprintf(`
-kernel:
-  netns: %s
+	cfg := ns.config(t, `
   flush_on_stop: true
 jails:
   - name: api
     actions: [blackhole]
-`, ns.path()))
+`)
 	sock, cancel, done := runDaemon(t, Options{ConfigPath: cfg, Socket: filepath.Join(t.TempDir(), "ban.sock"), DB: "none"})
 	if code, v := ask(t, sock, "set", "api", "banip", "198.51.100.1"); code != 0 || v != int64(1) {
 		t.Fatalf("banip: (%d, %v)", code, v)
@@ -269,13 +276,11 @@ jails:
 func TestKernelNftables(t *testing.T) {
 	needRoot(t, "ip", "nft")
 	ns := newNetNS(t)
-	cfg := writeConfig(t, fmt.Sprintf(`
-kernel:
-  netns: %s
+	cfg := ns.config(t, `
 jails:
   - name: api
     actions: [nftables]
-`, ns.path()))
+`)
 	sock, _, _ := runDaemon(t, Options{ConfigPath: cfg, Socket: filepath.Join(t.TempDir(), "ban.sock"), DB: "none"})
 	elements := func() string {
 		out, err := exec.Command("ip", "netns", "exec", ns.name, "nft", "list", "table", "inet", "banserver").CombinedOutput()
@@ -318,9 +323,7 @@ jails:
 func TestKernelRestartWithStore(t *testing.T) {
 	needRoot(t, "ip")
 	ns := newNetNS(t)
-	cfg := writeConfig(t, fmt.Sprintf(`
-kernel:
-  netns: %s
+	cfg := ns.config(t, `
 jails:
   - name: api
     bantime: 1h
@@ -328,7 +331,7 @@ jails:
   - name: short
     bantime: 2s
     actions: [blackhole]
-`, ns.path()))
+`)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "bans.db")
 	sock, cancel, done := runDaemon(t, Options{ConfigPath: cfg, Socket: filepath.Join(dir, "ban.sock"), DB: db})

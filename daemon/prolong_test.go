@@ -39,14 +39,12 @@ func nftExpires(t *testing.T, ns *netNS, addr string) time.Duration {
 func TestProlongStoredAndEnforced(t *testing.T) {
 	needRoot(t, "ip", "nft")
 	ns := newNetNS(t)
-	cfg := writeConfig(t, fmt.Sprintf(`
-kernel:
-  netns: %s
+	cfg := ns.config(t, `
 jails:
   - name: p
     bantime: 6
     actions: [nftables]
-`, ns.path()))
+`)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "bans.db")
 	sock := filepath.Join(dir, "ban.sock")

@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,7 +49,7 @@ func (n *netNS) waitRoutesIn(t *testing.T, table string, want ...string) {
 func TestReconcileJailAddedOverSocket(t *testing.T) {
 	needRoot(t, "ip")
 	ns := newNetNS(t)
-	cfg := writeConfig(t, fmt.Sprintf("kernel:\n  netns: %s\n", ns.path()))
+	cfg := ns.config(t, "")
 	dir := t.TempDir()
 	db := filepath.Join(dir, "bans.db")
 	sock := filepath.Join(dir, "ban.sock")
@@ -95,16 +94,14 @@ func TestReconcileDroppedFromConfig(t *testing.T) {
 	needRoot(t, "ip", "nft")
 	ns := newNetNS(t)
 	ns.ip(t, "route", "add", "blackhole", "203.0.113.9", "table", "100", "proto", "static")
-	v1 := writeConfig(t, fmt.Sprintf(`
-kernel:
-  netns: %s
+	v1 := ns.config(t, `
 jails:
   - name: old
     bantime: -1
     actions: ["blackhole[table=100]", nftables]
   - name: api
     actions: [blackhole]
-`, ns.path()))
+`)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "bans.db")
 	sock := filepath.Join(dir, "ban.sock")
@@ -127,7 +124,7 @@ jails:
 
 	// The jail is gone from the config; api stays.
 	v2 := filepath.Join(filepath.Dir(v1), "v2.yaml")
-	if err := os.WriteFile(v2, []byte(fmt.Sprintf("kernel:\n  netns: %s\njails:\n  - name: api\n    actions: [blackhole]\n", ns.path())), 0o600); err != nil {
+	if err := os.WriteFile(v2, []byte(ns.kernelSection()+"jails:\n  - name: api\n    actions: [blackhole]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	sock = filepath.Join(dir, "ban2.sock")

@@ -37,7 +37,7 @@ func reloadSetup(t *testing.T) (ns *netNS, dir, cfgPath string, write func(text 
 	cfgPath = filepath.Join(dir, "banserver.yaml")
 	write = func(text string) {
 		t.Helper()
-		if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf("kernel:\n  netns: %s\n", ns.path())+text), 0o600); err != nil {
+		if err := os.WriteFile(cfgPath, []byte(ns.kernelSection()+text), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -15,15 +15,13 @@ import (
 func TestRestartChangesDuringReconcile(t *testing.T) {
 	needRoot(t, "ip")
 	ns := newNetNS(t)
-	cfg := writeConfig(t, fmt.Sprintf(`
-kernel:
-  netns: %s
+	cfg := ns.config(t, `
 jails:
   - name: api
     bantime: 1h
     ignoreself: false
     actions: [blackhole]
-`, ns.path()))
+`)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "bans.db")
 	sock, cancel, done := runDaemon(t, Options{ConfigPath: cfg, Socket: filepath.Join(dir, "ban.sock"), DB: db})
