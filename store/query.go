@@ -32,7 +32,10 @@ func (d *DB) view(f func(tx *bolt.Tx) error) error {
 // Live returns the live bans of jail (all jails when jail == ""): every
 // committed ban whose End is after now, or that never ends. They come in
 // order of jail, then family (IPv4 first), address and prefix length.
-// Changes still queued are not included: Live is for loading at startup.
+// Changes still queued are not included. Live reads them all in one read
+// transaction, one snapshot, into one list: what a test or a tool checking
+// the file wants. The daemon's restore reads LiveChunks instead, which
+// never holds a million bans in the heap at once.
 func (d *DB) Live(jail string, now time.Time) ([]Ban, error) {
 	if len(jail) > maxJailLen {
 		return nil, fmt.Errorf("%w: jail name of %d bytes", ErrInvalid, len(jail))
