@@ -68,7 +68,10 @@ func (m *Manager) unbanAllLocked(j *jail, cause Cause, t *txn) int {
 
 // sortedBans returns the prefixes of j's bans by end, forever last, then
 // by address (prefixes, as entry numbers change while bans are lifted).
-func sortedBans(j *jail) []netip.Prefix {
+func sortedBans(j *jail) []netip.Prefix { return prefixesOf(j, sortedEntries(j)) }
+
+// sortedEntries returns the numbers of j's entries in sortedBans' order.
+func sortedEntries(j *jail) []int32 {
 	is := allBans(j)
 	slices.SortFunc(is, func(a, b int32) int {
 		ea, eb := j.bans.at(a), j.bans.at(b)
@@ -85,11 +88,7 @@ func sortedBans(j *jail) []netip.Prefix {
 		}
 		return ea.key.prefix().Addr().Compare(eb.key.prefix().Addr())
 	})
-	out := make([]netip.Prefix, len(is))
-	for k, i := range is {
-		out[k] = j.bans.at(i).key.prefix()
-	}
-	return out
+	return is
 }
 
 // allBans returns the numbers of j's entries.
@@ -101,16 +100,21 @@ func allBans(j *jail) []int32 {
 	return is
 }
 
-// bansInOrder returns j's bans in the order they were made (restored bans
-// in the order they were restored), as fail2ban's ban list keeps them.
-func bansInOrder(j *jail) []netip.Prefix {
-	is := allBans(j)
-	slices.SortFunc(is, func(a, b int32) int { return cmp.Compare(j.bans.at(a).seq, j.bans.at(b).seq) })
+// prefixesOf returns the prefixes of j's entries is, in their order.
+func prefixesOf(j *jail, is []int32) []netip.Prefix {
 	out := make([]netip.Prefix, len(is))
 	for k, i := range is {
 		out[k] = j.bans.at(i).key.prefix()
 	}
 	return out
+}
+
+// bansInOrder returns j's bans in the order they were made (restored bans
+// in the order they were restored), as fail2ban's ban list keeps them.
+func bansInOrder(j *jail) []netip.Prefix {
+	is := allBans(j)
+	slices.SortFunc(is, func(a, b int32) int { return cmp.Compare(j.bans.at(a).seq, j.bans.at(b).seq) })
+	return prefixesOf(j, is)
 }
 
 // Attempt records failures of addr in the jail: n = len(msgs), at least 1,
@@ -422,10 +426,9 @@ func (m *Manager) BannedIn(addr netip.Addr) []string {
 func (m *Manager) BanList(name string) ([]Ban, error) {
 	var out []Ban
 	err := m.locked(name, func(j *jail) error {
-		keys := sortedBans(j)
-		out = make([]Ban, len(keys))
-		for k, p := range keys {
-			i, _ := j.bans.find(p)
+		is := sortedEntries(j)
+		out = make([]Ban, len(is))
+		for k, i := range is {
 			out[k] = j.bans.ban(i)
 			out[k].Matches = slices.Clone(out[k].Matches)
 		}
