@@ -503,12 +503,7 @@ func (a *Action) Reconcile(ctx context.Context, live []actions.Target) (added, r
 	}
 	// Stable: each prefix keeps its jails in the order live names them.
 	slices.SortStableFunc(want, func(x, y liveBan) int { return comparePrefix(x.p, y.p) })
-	var have []netip.Prefix
-	err = a.dumpLocked(true, func() { have = have[:0] }, func(r netlink.Route) {
-		if p, ok := prefixOf(r.Dst); ok {
-			have = append(have, p)
-		}
-	})
+	have, err := a.ownedLocked()
 	if err != nil {
 		return 0, 0, err
 	}
